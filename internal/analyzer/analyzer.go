@@ -1,0 +1,197 @@
+// Package analyzer defines the contract every analyzer implements and the
+// Group that offers each file of a layer or directory to the analyzers that
+// asked for it. Analyzers never walk anything themselves: the core reads each
+// layer once and hands them the files they want.
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+)
+
+// Analyzer inspects single files and reports what they reveal.
+type Analyzer interface {
+	// Name is stable ("pkg/dpkg"); it appears in output and cache keys.
+	Name() string
+	// Version changes whenever the analyzer's output for the same input
+	// changes; it is part of the layer cache key.
+	Version() int
+	// Required is called for every regular file; it must be cheap and do
+	// no I/O. path is absolute and slash-separated ("/var/lib/dpkg/status").
+	Required(path string, info fs.FileInfo) bool
+	// Analyze reads the file's content. The core owns and closes Content.
+	Analyze(ctx context.Context, in Input) (*Result, error)
+}
+
+// Content is a file's bytes, readable sequentially or at any offset.
+type Content interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+}
+
+// Input is one file offered to an analyzer.
+type Input struct {
+	Path    string
+	Info    fs.FileInfo
+	Content Content
+	// TempDir is a private directory for analyzers whose parser needs a real
+	// file (an rpm database). Files written there must be removed by the
+	// analyzer before Analyze returns.
+	TempDir string
+}
+
+// Spool copies the content into a private temporary file under TempDir and
+// returns its path and a cleanup function. Use it only when a parser insists
+// on a file path.
+func (in Input) Spool(pattern string) (string, func(), error) {
+	dir := in.TempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("create temp dir: %w", err)
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", nil, fmt.Errorf("create temp file: %w", err)
+	}
+	cleanup := func() { _ = os.Remove(f.Name()) }
+	if _, err := in.Content.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		cleanup()
+		return "", nil, err
+	}
+	if _, err := io.Copy(f, in.Content); err != nil {
+		f.Close()
+		cleanup()
+		return "", nil, fmt.Errorf("spool %s: %w", in.Path, err)
+	}
+	if err := f.Close(); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return f.Name(), cleanup, nil
+}
+
+// Result is what one analyzer found in one file.
+type Result struct {
+	OS       *inventory.OS       `json:"os,omitempty"`
+	Packages []inventory.Package `json:"packages,omitempty"`
+	// Licenses are facts about packages found in files other than the
+	// package database (Debian's /usr/share/doc/NAME/copyright); they are
+	// joined to packages after all layers are merged.
+	Licenses []PackageLicense `json:"licenses,omitempty"`
+}
+
+// PackageLicense attaches licences to a package of a type by name.
+type PackageLicense struct {
+	Type     string   `json:"type"`
+	Name     string   `json:"name"`
+	Licenses []string `json:"licenses"`
+}
+
+// Empty reports whether r carries nothing.
+func (r *Result) Empty() bool {
+	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0)
+}
+
+// FileResult records the outcome of every analyzer that looked at one path.
+// Paths with an empty result are kept too: a file in a higher layer replaces
+// the lower layer's results for the same path.
+type FileResult struct {
+	Path     string  `json:"path"`
+	Analyzer string  `json:"analyzer"`
+	Result   *Result `json:"result,omitempty"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// Group is an ordered set of analyzers.
+type Group struct {
+	analyzers []Analyzer
+	// MaxFileSize caps the size of a file handed to any analyzer; larger
+	// files are skipped with a warning. Zero means DefaultMaxFileSize.
+	MaxFileSize int64
+}
+
+// DefaultMaxFileSize bounds the bytes read for one analyzed file.
+const DefaultMaxFileSize = 512 << 20
+
+// NewGroup returns a group of the given analyzers; duplicate names are an
+// error.
+func NewGroup(as ...Analyzer) (*Group, error) {
+	seen := map[string]bool{}
+	for _, a := range as {
+		if seen[a.Name()] {
+			return nil, fmt.Errorf("analyzer %q registered twice", a.Name())
+		}
+		seen[a.Name()] = true
+	}
+	return &Group{analyzers: as}, nil
+}
+
+// Analyzers returns the group's analyzers in order.
+func (g *Group) Analyzers() []Analyzer { return g.analyzers }
+
+// Versions is a stable string of name@version pairs, used in cache keys.
+func (g *Group) Versions() string {
+	parts := make([]string, 0, len(g.analyzers))
+	for _, a := range g.analyzers {
+		parts = append(parts, a.Name()+"@"+strconv.Itoa(a.Version()))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// Wanted returns the analyzers that want path, or nil.
+func (g *Group) Wanted(path string, info fs.FileInfo) []Analyzer {
+	var out []Analyzer
+	for _, a := range g.analyzers {
+		if a.Required(path, info) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Run offers content to each analyzer in as, isolating failures and panics
+// to that analyzer and file.
+func Run(ctx context.Context, as []Analyzer, in Input) []FileResult {
+	out := make([]FileResult, 0, len(as))
+	for _, a := range as {
+		fr := FileResult{Path: in.Path, Analyzer: a.Name()}
+		if _, err := in.Content.Seek(0, io.SeekStart); err != nil {
+			fr.Error = err.Error()
+			out = append(out, fr)
+			continue
+		}
+		res, err := runSafely(ctx, a, in)
+		if err != nil {
+			fr.Error = err.Error()
+		}
+		if !res.Empty() {
+			fr.Result = res
+		}
+		out = append(out, fr)
+	}
+	return out
+}
+
+func runSafely(ctx context.Context, a Analyzer, in Input) (res *Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = nil
+			err = fmt.Errorf("analyzer panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return a.Analyze(ctx, in)
+}

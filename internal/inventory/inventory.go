@@ -1,0 +1,179 @@
+// Package inventory holds the data model shared by every stage of a scan:
+// what an image or directory contains (OS, packages) and where each item was
+// found (path, layer, and the instruction that created the layer).
+package inventory
+
+import (
+	"sort"
+	"strings"
+)
+
+// Package types as used in PURLs and reports.
+const (
+	TypeDeb = "deb"
+	TypeApk = "apk"
+	TypeRPM = "rpm"
+)
+
+// Layer describes one layer of an image, in image order (0 is the base).
+type Layer struct {
+	Index     int    `json:"index"`
+	DiffID    string `json:"diffID"`
+	Digest    string `json:"digest,omitempty"`
+	Size      int64  `json:"size,omitempty"`
+	MediaType string `json:"mediaType,omitempty"`
+	CreatedBy string `json:"createdBy,omitempty"`
+}
+
+// Location is where an item was found: a path inside the image or directory
+// and, for images, the layer that added it.
+type Location struct {
+	Path        string `json:"path"`
+	LayerIndex  int    `json:"layerIndex"`
+	LayerDiffID string `json:"layerDiffID,omitempty"`
+	CreatedBy   string `json:"createdBy,omitempty"`
+}
+
+// NoLayer is the LayerIndex of locations in a directory scan.
+const NoLayer = -1
+
+// OS is the operating system an image or root filesystem declares.
+type OS struct {
+	ID         string   `json:"id"`                   // os-release ID: debian, alpine, rhel, ...
+	VersionID  string   `json:"versionID,omitempty"`  // 12, 3.20.1, 9.4
+	Codename   string   `json:"codename,omitempty"`   // bookworm
+	Name       string   `json:"name,omitempty"`       // PRETTY_NAME or NAME
+	IDLike     []string `json:"idLike,omitempty"`     // ID_LIKE
+	Location   Location `json:"location"`
+	EOLWarning string   `json:"eolWarning,omitempty"` // set by later stages
+}
+
+// Family returns the distribution family: the ID itself for the well-known
+// ones, else the first ID_LIKE entry we know.
+func (o *OS) Family() string {
+	if o == nil {
+		return ""
+	}
+	known := map[string]bool{"debian": true, "ubuntu": true, "alpine": true, "rhel": true, "fedora": true, "centos": true,
+		"rocky": true, "almalinux": true, "amzn": true, "ol": true, "sles": true, "opensuse-leap": true, "wolfi": true,
+		"chainguard": true, "mariner": true, "azurelinux": true, "photon": true}
+	if known[o.ID] {
+		return o.ID
+	}
+	for _, l := range o.IDLike {
+		if known[l] {
+			return l
+		}
+	}
+	return o.ID
+}
+
+// Source is the source package a binary package was built from. Distro
+// advisories are keyed by it.
+type Source struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// Package is one installed or declared software package.
+type Package struct {
+	Name         string     `json:"name"`
+	Version      string     `json:"version"`
+	Type         string     `json:"type"` // deb, apk, rpm, ...
+	Arch         string     `json:"arch,omitempty"`
+	Epoch        int        `json:"epoch,omitempty"` // rpm only; deb keeps the epoch inside Version
+	Source       *Source    `json:"source,omitempty"`
+	Licenses     []string   `json:"licenses,omitempty"`
+	Maintainer   string     `json:"maintainer,omitempty"`
+	PURL         string     `json:"purl"`
+	FoundBy      string     `json:"foundBy"`
+	Locations    []Location `json:"locations"`
+	InstalledSize int64     `json:"installedSize,omitempty"`
+}
+
+// Key identifies a package for de-duplication across layers and paths.
+func (p *Package) Key() string {
+	return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch
+}
+
+// SortPackages orders packages by type, name, version, arch: reports are
+// deterministic.
+func SortPackages(pkgs []Package) {
+	sort.SliceStable(pkgs, func(i, j int) bool {
+		a, b := &pkgs[i], &pkgs[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.Arch < b.Arch
+	})
+}
+
+// Warning is something the scan could not fully look at: a file an analyzer
+// failed on, a layer that could not be read. Reports list them so a partial
+// result is never silent.
+type Warning struct {
+	Analyzer string `json:"analyzer,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Layer    string `json:"layer,omitempty"` // diffID
+	Message  string `json:"message"`
+}
+
+func (w Warning) String() string {
+	var b strings.Builder
+	if w.Analyzer != "" {
+		b.WriteString(w.Analyzer + ": ")
+	}
+	if w.Path != "" {
+		b.WriteString(w.Path)
+		if w.Layer != "" {
+			b.WriteString(" (layer " + shortDigest(w.Layer) + ")")
+		}
+		b.WriteString(": ")
+	} else if w.Layer != "" {
+		b.WriteString("layer " + shortDigest(w.Layer) + ": ")
+	}
+	b.WriteString(w.Message)
+	return b.String()
+}
+
+func shortDigest(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
+}
+
+// Artifact describes what was scanned.
+type Artifact struct {
+	Ref            string   `json:"ref"`            // as the user wrote it
+	Type           string   `json:"type"`           // container_image or filesystem
+	Transport      string   `json:"transport,omitempty"`
+	Name           string   `json:"name"`
+	RepoTags       []string `json:"repoTags,omitempty"`
+	RepoDigests    []string `json:"repoDigests,omitempty"`
+	ManifestDigest string   `json:"manifestDigest,omitempty"`
+	ConfigDigest   string   `json:"configDigest,omitempty"` // the image ID
+	Architecture   string   `json:"architecture,omitempty"`
+	Created        string   `json:"created,omitempty"`
+	Layers         []Layer  `json:"layers,omitempty"`
+}
+
+// Artifact types.
+const (
+	ArtifactImage      = "container_image"
+	ArtifactFilesystem = "filesystem"
+)
+
+// Inventory is everything a scan found, after layers were merged.
+type Inventory struct {
+	Artifact Artifact  `json:"artifact"`
+	OS       *OS       `json:"os,omitempty"`
+	Packages []Package `json:"packages"`
+	Warnings []Warning `json:"warnings,omitempty"`
+}

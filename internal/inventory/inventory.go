@@ -39,11 +39,11 @@ const NoLayer = -1
 
 // OS is the operating system an image or root filesystem declares.
 type OS struct {
-	ID         string   `json:"id"`                   // os-release ID: debian, alpine, rhel, ...
-	VersionID  string   `json:"versionID,omitempty"`  // 12, 3.20.1, 9.4
-	Codename   string   `json:"codename,omitempty"`   // bookworm
-	Name       string   `json:"name,omitempty"`       // PRETTY_NAME or NAME
-	IDLike     []string `json:"idLike,omitempty"`     // ID_LIKE
+	ID         string   `json:"id"`                  // os-release ID: debian, alpine, rhel, ...
+	VersionID  string   `json:"versionID,omitempty"` // 12, 3.20.1, 9.4
+	Codename   string   `json:"codename,omitempty"`  // bookworm
+	Name       string   `json:"name,omitempty"`      // PRETTY_NAME or NAME
+	IDLike     []string `json:"idLike,omitempty"`    // ID_LIKE
 	Location   Location `json:"location"`
 	EOLWarning string   `json:"eolWarning,omitempty"` // set by later stages
 }
@@ -77,18 +77,18 @@ type Source struct {
 
 // Package is one installed or declared software package.
 type Package struct {
-	Name         string     `json:"name"`
-	Version      string     `json:"version"`
-	Type         string     `json:"type"` // deb, apk, rpm, ...
-	Arch         string     `json:"arch,omitempty"`
-	Epoch        int        `json:"epoch,omitempty"` // rpm only; deb keeps the epoch inside Version
-	Source       *Source    `json:"source,omitempty"`
-	Licenses     []string   `json:"licenses,omitempty"`
-	Maintainer   string     `json:"maintainer,omitempty"`
-	PURL         string     `json:"purl"`
-	FoundBy      string     `json:"foundBy"`
-	Locations    []Location `json:"locations"`
-	InstalledSize int64     `json:"installedSize,omitempty"`
+	Name          string     `json:"name"`
+	Version       string     `json:"version"`
+	Type          string     `json:"type"` // deb, apk, rpm, ...
+	Arch          string     `json:"arch,omitempty"`
+	Epoch         int        `json:"epoch,omitempty"` // rpm only; deb keeps the epoch inside Version
+	Source        *Source    `json:"source,omitempty"`
+	Licenses      []string   `json:"licenses,omitempty"`
+	Maintainer    string     `json:"maintainer,omitempty"`
+	PURL          string     `json:"purl"`
+	FoundBy       string     `json:"foundBy"`
+	Locations     []Location `json:"locations"`
+	InstalledSize int64      `json:"installedSize,omitempty"`
 }
 
 // Key identifies a package for de-duplication across layers and paths.
@@ -151,8 +151,8 @@ func shortDigest(d string) string {
 
 // Artifact describes what was scanned.
 type Artifact struct {
-	Ref            string   `json:"ref"`            // as the user wrote it
-	Type           string   `json:"type"`           // container_image or filesystem
+	Ref            string   `json:"ref"`  // as the user wrote it
+	Type           string   `json:"type"` // container_image or filesystem
 	Transport      string   `json:"transport,omitempty"`
 	Name           string   `json:"name"`
 	RepoTags       []string `json:"repoTags,omitempty"`

@@ -1,0 +1,87 @@
+// Package list is the explicit registry of analyzers: every analyzer that
+// bulkhead runs is named here, in order, with the tags that select it.
+package list
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/dpkg"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
+)
+
+// Tags that select analyzers.
+const (
+	TagOS  = "os"  // operating system and its packages
+	TagPkg = "pkg" // any package inventory
+)
+
+type entry struct {
+	new  func() analyzer.Analyzer
+	tags []string
+}
+
+var all = []entry{
+	{func() analyzer.Analyzer { return osrelease.New() }, []string{TagOS}},
+	{func() analyzer.Analyzer { return dpkg.New() }, []string{TagOS, TagPkg}},
+}
+
+// Default returns the group of all analyzers.
+func Default() *analyzer.Group {
+	g, err := Select(nil)
+	if err != nil {
+		panic(err) // the registry itself is wrong: a programming error
+	}
+	return g
+}
+
+// Select returns the analyzers carrying any of tags, or naming one of them
+// ("pkg/dpkg"); nil selects all.
+func Select(tags []string) (*analyzer.Group, error) {
+	var as []analyzer.Analyzer
+	matched := map[string]bool{}
+	for _, e := range all {
+		a := e.new()
+		if len(tags) == 0 {
+			as = append(as, a)
+			continue
+		}
+		selected := false
+		for _, t := range tags {
+			if t == a.Name() || contains(e.tags, t) {
+				selected = true
+				matched[t] = true
+			}
+		}
+		if selected {
+			as = append(as, a)
+		}
+	}
+	for _, t := range tags {
+		if !matched[t] {
+			return nil, fmt.Errorf("no analyzer named or tagged %q (known: %s)", t, strings.Join(Names(), ", "))
+		}
+	}
+	return analyzer.NewGroup(as...)
+}
+
+// Names lists every analyzer name.
+func Names() []string {
+	var out []string
+	for _, e := range all {
+		out = append(out, e.new().Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,276 @@
+// Package squash merges per-layer analysis results into one inventory, the
+// way a container runtime stacks layers: in order, with whiteouts and opaque
+// directories of a layer hiding what lower layers put there. It also keeps
+// what was hidden, because a deleted file is still shipped in the image.
+package squash
+
+import (
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/purl"
+)
+
+// LayerResult is everything learned from one layer (or from a directory,
+// as a single pseudo-layer). It is what the layer cache stores.
+type LayerResult struct {
+	DiffID     string                `json:"diffID"`
+	Files      []analyzer.FileResult `json:"files,omitempty"`
+	Whiteouts  []string              `json:"whiteouts,omitempty"`
+	OpaqueDirs []string              `json:"opaqueDirs,omitempty"`
+	Symlinks   map[string]string     `json:"symlinks,omitempty"`
+	Warnings   []string              `json:"warnings,omitempty"`
+	FileCount  int                   `json:"fileCount"`
+	Bytes      int64                 `json:"bytes"`
+}
+
+// Deleted is an analysis result for a file that a later layer removed.
+type Deleted struct {
+	analyzer.FileResult
+	AddedIn   int // layer index
+	DeletedIn int // layer index
+}
+
+// Output is the merged view.
+type Output struct {
+	Inventory inventory.Inventory
+	Deleted   []Deleted
+	// Symlinks of the final filesystem, for Resolve.
+	Symlinks map[string]string
+}
+
+type entry struct {
+	layer int
+	fr    analyzer.FileResult
+}
+
+// history of one (path, analyzer) since it was last deleted: the package
+// keys present in each layer that wrote it.
+type history struct {
+	layers []int
+	keys   []map[string]bool
+}
+
+// Apply merges layers, given in image order, with their metadata.
+func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
+	state := map[string]map[string]entry{} // path → analyzer → entry
+	hist := map[string]*history{}          // path+"\x00"+analyzer
+	links := map[string]string{}
+	out := &Output{}
+
+	remove := func(p string, prefix bool, by int) {
+		for fp, byAnalyzer := range state {
+			if fp == p || (prefix && strings.HasPrefix(fp, p+"/")) {
+				for an, e := range byAnalyzer {
+					out.Deleted = append(out.Deleted, Deleted{FileResult: e.fr, AddedIn: e.layer, DeletedIn: by})
+					delete(hist, fp+"\x00"+an)
+				}
+				delete(state, fp)
+			}
+		}
+		for lp := range links {
+			if lp == p || (prefix && strings.HasPrefix(lp, p+"/")) {
+				delete(links, lp)
+			}
+		}
+	}
+
+	for i, lr := range results {
+		if lr == nil {
+			continue
+		}
+		for _, d := range lr.OpaqueDirs {
+			remove(d, true, i)
+			// The opaque dir itself stays; only its lower content goes.
+		}
+		for _, w := range lr.Whiteouts {
+			remove(w, true, i)
+		}
+		for lp, t := range lr.Symlinks {
+			links[lp] = t
+		}
+		for _, fr := range lr.Files {
+			if state[fr.Path] == nil {
+				state[fr.Path] = map[string]entry{}
+			}
+			state[fr.Path][fr.Analyzer] = entry{layer: i, fr: fr}
+			hk := fr.Path + "\x00" + fr.Analyzer
+			h := hist[hk]
+			if h == nil {
+				h = &history{}
+				hist[hk] = h
+			}
+			keys := map[string]bool{}
+			if fr.Result != nil {
+				for _, p := range fr.Result.Packages {
+					keys[p.Key()] = true
+				}
+			}
+			h.layers = append(h.layers, i)
+			h.keys = append(h.keys, keys)
+		}
+	}
+	// Opaque-dir removal above also removed entries under the dir that the
+	// same layer added; re-adding is unnecessary because files of a layer
+	// are recorded after its own opaque markers are applied.
+
+	paths := make([]string, 0, len(state))
+	for p := range state {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+
+	loc := func(p string, layer int) inventory.Location {
+		l := inventory.Location{Path: p, LayerIndex: layer}
+		if layer >= 0 && layer < len(layers) {
+			l.LayerDiffID = layers[layer].DiffID
+			l.CreatedBy = layers[layer].CreatedBy
+		}
+		return l
+	}
+
+	inv := &out.Inventory
+	osFound := map[string]*inventory.OS{}
+	licenses := map[string][]string{} // type\x00name → licences
+	byKey := map[string]int{}         // package key → index in inv.Packages
+	for _, p := range paths {
+		ans := make([]string, 0, len(state[p]))
+		for an := range state[p] {
+			ans = append(ans, an)
+		}
+		sort.Strings(ans)
+		for _, an := range ans {
+			e := state[p][an]
+			if e.fr.Error != "" {
+				w := inventory.Warning{Analyzer: an, Path: p, Message: e.fr.Error}
+				if e.layer < len(layers) && e.layer >= 0 {
+					w.Layer = layers[e.layer].DiffID
+				}
+				inv.Warnings = append(inv.Warnings, w)
+			}
+			r := e.fr.Result
+			if r == nil {
+				continue
+			}
+			if r.OS != nil {
+				o := *r.OS
+				o.Location = loc(p, e.layer)
+				osFound[p] = &o
+			}
+			for _, l := range r.Licenses {
+				licenses[l.Type+"\x00"+l.Name] = l.Licenses
+			}
+			h := hist[p+"\x00"+an]
+			for _, pkg := range r.Packages {
+				origin := originLayer(h, pkg.Key(), e.layer)
+				pkg.Locations = []inventory.Location{loc(p, origin)}
+				if j, ok := byKey[pkg.Key()]; ok {
+					inv.Packages[j].Locations = append(inv.Packages[j].Locations, pkg.Locations...)
+					continue
+				}
+				byKey[pkg.Key()] = len(inv.Packages)
+				inv.Packages = append(inv.Packages, pkg)
+			}
+		}
+	}
+	inv.OS = osrelease.Pick(osFound)
+	for i := range inv.Packages {
+		p := &inv.Packages[i]
+		if len(p.Licenses) == 0 {
+			p.Licenses = lookupLicenses(licenses, links, p)
+		}
+		p.PURL = purl.ForPackage(p, inv.OS)
+	}
+	inventory.SortPackages(inv.Packages)
+	sort.Slice(out.Deleted, func(i, j int) bool {
+		a, b := out.Deleted[i], out.Deleted[j]
+		if a.DeletedIn != b.DeletedIn {
+			return a.DeletedIn < b.DeletedIn
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Analyzer < b.Analyzer
+	})
+	out.Symlinks = links
+	return out
+}
+
+// originLayer finds the layer that introduced a package: walking back from
+// the layer whose file is current, the earliest layer of an unbroken run in
+// which the same file listed the same package.
+func originLayer(h *history, key string, current int) int {
+	if h == nil {
+		return current
+	}
+	origin := current
+	for i := len(h.layers) - 1; i >= 0; i-- {
+		if h.layers[i] > current {
+			continue
+		}
+		if !h.keys[i][key] {
+			break
+		}
+		origin = h.layers[i]
+	}
+	return origin
+}
+
+// lookupLicenses joins licence facts to a package by name; Debian packages
+// whose doc directory is a symlink to another package's take that one's.
+func lookupLicenses(licenses map[string][]string, links map[string]string, p *inventory.Package) []string {
+	if l := licenses[p.Type+"\x00"+p.Name]; len(l) > 0 {
+		return l
+	}
+	if p.Type == inventory.TypeDeb {
+		dir := "/usr/share/doc/" + p.Name
+		if r, ok := Resolve(links, dir); ok && r != dir && path.Dir(r) == "/usr/share/doc" {
+			return licenses[p.Type+"\x00"+path.Base(r)]
+		}
+	}
+	return nil
+}
+
+// maxHops bounds symlink resolution, as the kernel's ELOOP does.
+const maxHops = 40
+
+// Resolve follows symlinks in p, component by component, within the image:
+// absolute targets are taken relative to the image root and ".." never
+// leaves it. It reports false for a loop or too many hops.
+func Resolve(links map[string]string, p string) (string, bool) {
+	p = path.Clean("/" + p)
+	hops := 0
+	resolved := "/"
+	rest := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for len(rest) > 0 {
+		part := rest[0]
+		rest = rest[1:]
+		if part == "" || part == "." {
+			continue
+		}
+		next := path.Join(resolved, part)
+		t, ok := links[next]
+		if !ok {
+			resolved = next
+			continue
+		}
+		hops++
+		if hops > maxHops {
+			return "", false
+		}
+		var target string
+		if strings.HasPrefix(t, "/") {
+			target = path.Clean(t)
+		} else {
+			target = path.Clean(path.Join(resolved, t))
+		}
+		// Start again from the root with the target followed by the rest.
+		rest = append(strings.Split(strings.TrimPrefix(target, "/"), "/"), rest...)
+		resolved = "/"
+	}
+	return resolved, true
+}

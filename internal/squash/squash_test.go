@@ -1,0 +1,142 @@
+package squash
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+)
+
+func deb(name, version string) inventory.Package {
+	return inventory.Package{Name: name, Version: version, Type: inventory.TypeDeb, Arch: "amd64", Source: &inventory.Source{Name: name, Version: version}, FoundBy: "pkg/dpkg"}
+}
+
+func status(pkgs ...inventory.Package) analyzer.FileResult {
+	return analyzer.FileResult{Path: "/var/lib/dpkg/status", Analyzer: "pkg/dpkg", Result: &analyzer.Result{Packages: pkgs}}
+}
+
+func layers(n int) []inventory.Layer {
+	var ls []inventory.Layer
+	for i := 0; i < n; i++ {
+		ls = append(ls, inventory.Layer{Index: i, DiffID: "sha256:" + string(rune('a'+i)), CreatedBy: "RUN step " + string(rune('0'+i))})
+	}
+	return ls
+}
+
+func TestApplyOriginLayer(t *testing.T) {
+	// Layer 0 installs libc6 and zlib1g; layer 1 adds curl; layer 2
+	// upgrades zlib1g; layer 3 touches nothing dpkg knows.
+	results := []*LayerResult{
+		{Files: []analyzer.FileResult{status(deb("libc6", "2.36-9"), deb("zlib1g", "1:1.2.13.dfsg-1")),
+			{Path: "/usr/lib/os-release", Analyzer: "os/release", Result: &analyzer.Result{OS: &inventory.OS{ID: "debian", VersionID: "12"}}}},
+			Symlinks: map[string]string{"/etc/os-release": "../usr/lib/os-release"}},
+		{Files: []analyzer.FileResult{status(deb("libc6", "2.36-9"), deb("zlib1g", "1:1.2.13.dfsg-1"), deb("curl", "7.88.1-10"))}},
+		{Files: []analyzer.FileResult{status(deb("libc6", "2.36-9"), deb("zlib1g", "1:1.2.13.dfsg-2"), deb("curl", "7.88.1-10"))}},
+		{},
+	}
+	out := Apply(layers(4), results)
+	got := map[string]int{}
+	for _, p := range out.Inventory.Packages {
+		got[p.Name+"@"+p.Version] = p.Locations[0].LayerIndex
+		if want := "RUN step " + string(rune('0'+p.Locations[0].LayerIndex)); p.Locations[0].CreatedBy != want {
+			t.Errorf("%s CreatedBy = %q, want %q", p.Name, p.Locations[0].CreatedBy, want)
+		}
+	}
+	want := map[string]int{"libc6@2.36-9": 0, "curl@7.88.1-10": 1, "zlib1g@1:1.2.13.dfsg-2": 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("origin layers (-want +got):\n%s", diff)
+	}
+	if out.Inventory.OS == nil || out.Inventory.OS.ID != "debian" {
+		t.Fatalf("OS = %+v", out.Inventory.OS)
+	}
+	if purl := out.Inventory.Packages[1].PURL; purl != "pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12" {
+		t.Errorf("purl = %s", purl)
+	}
+}
+
+func TestApplyWhiteouts(t *testing.T) {
+	secret := analyzer.FileResult{Path: "/app/.env", Analyzer: "secret", Result: &analyzer.Result{Licenses: []analyzer.PackageLicense{{Name: "x"}}}}
+	inDir := analyzer.FileResult{Path: "/opt/tool/status", Analyzer: "pkg/dpkg", Result: &analyzer.Result{Packages: []inventory.Package{deb("tool", "1")}}}
+	results := []*LayerResult{
+		{Files: []analyzer.FileResult{secret, inDir, status(deb("a", "1"))}},
+		{Whiteouts: []string{"/app/.env"}, OpaqueDirs: []string{"/opt/tool"}},
+		{Whiteouts: []string{"/var/lib/dpkg"}},
+		{Files: []analyzer.FileResult{status(deb("b", "1"))}},
+	}
+	out := Apply(layers(4), results)
+	var names []string
+	for _, p := range out.Inventory.Packages {
+		names = append(names, p.Name+"@"+itoa(p.Locations[0].LayerIndex))
+	}
+	if diff := cmp.Diff([]string{"b@3"}, names); diff != "" {
+		t.Errorf("packages (-want +got):\n%s", diff)
+	}
+	type del struct {
+		Path          string
+		Added, Delete int
+	}
+	var gotDel []del
+	for _, d := range out.Deleted {
+		gotDel = append(gotDel, del{d.Path, d.AddedIn, d.DeletedIn})
+	}
+	wantDel := []del{{"/app/.env", 0, 1}, {"/opt/tool/status", 0, 1}, {"/var/lib/dpkg/status", 0, 2}}
+	if diff := cmp.Diff(wantDel, gotDel); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyLicensesAndWarnings(t *testing.T) {
+	results := []*LayerResult{{
+		Files: []analyzer.FileResult{
+			status(deb("gcc-12-base", "12.2.0-14"), deb("libgcc-s1", "12.2.0-14")),
+			{Path: "/usr/share/doc/gcc-12-base/copyright", Analyzer: "pkg/dpkg", Result: &analyzer.Result{
+				Licenses: []analyzer.PackageLicense{{Type: inventory.TypeDeb, Name: "gcc-12-base", Licenses: []string{"GPL-3.0-or-later"}}}}},
+			{Path: "/var/lib/rpm/Packages", Analyzer: "pkg/rpm", Error: "corrupt database"},
+		},
+		Symlinks: map[string]string{"/usr/share/doc/libgcc-s1": "gcc-12-base"},
+	}}
+	out := Apply(layers(1), results)
+	for _, p := range out.Inventory.Packages {
+		if diff := cmp.Diff([]string{"GPL-3.0-or-later"}, p.Licenses); diff != "" {
+			t.Errorf("%s licences (-want +got):\n%s", p.Name, diff)
+		}
+	}
+	want := []inventory.Warning{{Analyzer: "pkg/rpm", Path: "/var/lib/rpm/Packages", Layer: "sha256:a", Message: "corrupt database"}}
+	if diff := cmp.Diff(want, out.Inventory.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	links := map[string]string{
+		"/lib":            "usr/lib",
+		"/etc/os-release": "../usr/lib/os-release",
+		"/abs":            "/etc/os-release",
+		"/loop1":          "loop2",
+		"/loop2":          "/loop1",
+		"/escape":         "../../../../etc/passwd",
+		"/usr/lib/x/dot":  ".",
+	}
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/lib/apk/db/installed", "/usr/lib/apk/db/installed", true},
+		{"/etc/os-release", "/usr/lib/os-release", true},
+		{"/abs", "/usr/lib/os-release", true},
+		{"/loop1/x", "", false},
+		{"/escape", "/etc/passwd", true},
+		{"/plain/file", "/plain/file", true},
+		{"/lib/x/dot/dot/y", "/usr/lib/x/y", true},
+	}
+	for _, tt := range tests {
+		got, ok := Resolve(links, tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Resolve(%s) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }

@@ -1,0 +1,54 @@
+# bulkhead: make build | demo | test | fixtures | bench | fuzz
+GO       ?= go
+BIN      ?= bin/bulkhead
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/bulkhead-sec/bulkhead/internal/cli.Version=$(VERSION)
+export BULKHEAD_FIXTURES ?= $(CURDIR)/.fixtures
+FUZZTIME ?= 30s
+
+.PHONY: build demo test test-short fixtures bench fuzz vet clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bulkhead
+
+fixtures:
+	bash scripts/fixtures.sh
+
+# The main job on a bundled demo: a Debian 12 image assembled from a real
+# debootstrap root filesystem plus an app layer, scanned cold, then warm,
+# then written as a CycloneDX SBOM.
+demo: build fixtures
+	@echo "== bulkhead scan image docker-archive:.fixtures/demo.tar (cold cache)"
+	@rm -rf $(BULKHEAD_FIXTURES)/demo-cache
+	$(BIN) --cache-dir $(BULKHEAD_FIXTURES)/demo-cache scan image docker-archive:$(BULKHEAD_FIXTURES)/demo.tar
+	@echo
+	@echo "== the same image as an OCI layout with gzip layers, SBOM in CycloneDX 1.6 (first 25 lines)"
+	$(BIN) --cache-dir $(BULKHEAD_FIXTURES)/demo-cache sbom oci-layout:$(BULKHEAD_FIXTURES)/demo-oci --format cyclonedx-json -o $(BULKHEAD_FIXTURES)/demo.cdx.json
+	@head -25 $(BULKHEAD_FIXTURES)/demo.cdx.json
+	@echo "... full SBOM in $(BULKHEAD_FIXTURES)/demo.cdx.json"
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# Runs every test, including the seed corpus of every fuzz target.
+test: fixtures vet
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: fixtures
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Runs each fuzz target for FUZZTIME.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

@@ -28,6 +28,7 @@ const (
 	propImageRepoDig  = "bulkhead:image:repoDigest"
 	propImageLayer    = "bulkhead:image:layer:" // + N + ":diffID"
 	propOSCodename    = "bulkhead:os:codename"
+	propWarning       = "bulkhead:warning"
 )
 
 func writeCycloneDX(w io.Writer, inv *inventory.Inventory, opts *Options) error {
@@ -75,6 +76,21 @@ func cycloneDXBOM(inv *inventory.Inventory, opts *Options) *cdx.BOM {
 	if len(comps) > 0 {
 		bom.Components = &comps
 		bom.Dependencies = &[]cdx.Dependency{{Ref: root.BOMRef, Dependencies: &dependsOn}}
+	}
+
+	// A scan with warnings may have missed packages: say so in a way tools
+	// understand (an incomplete composition of the artifact) and people can
+	// read (the warnings).
+	if len(inv.Warnings) > 0 {
+		props := make([]cdx.Property, 0, len(inv.Warnings))
+		for _, w := range inv.Warnings {
+			props = append(props, cdx.Property{Name: propWarning, Value: w.String()})
+		}
+		bom.Metadata.Properties = &props
+		bom.Compositions = &[]cdx.Composition{{
+			Aggregate:  cdx.CompositionAggregateIncomplete,
+			Assemblies: &[]cdx.BOMReference{cdx.BOMReference(root.BOMRef)},
+		}}
 	}
 	return bom
 }
@@ -124,7 +140,11 @@ func cdxOS(o *inventory.OS, refs *refSet) cdx.Component {
 		Version:     o.VersionID,
 		Description: o.Name,
 	}
-	c.BOMRef = refs.add("bulkhead:os:" + o.ID + "@" + o.VersionID)
+	ref := "bulkhead:os:" + o.ID
+	if o.VersionID != "" {
+		ref += "@" + o.VersionID
+	}
+	c.BOMRef = refs.add(ref)
 	if o.Codename != "" {
 		c.Properties = &[]cdx.Property{{Name: propOSCodename, Value: o.Codename}}
 	}

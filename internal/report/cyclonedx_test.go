@@ -259,3 +259,42 @@ func assertUnique(t *testing.T, what string, ids []string) {
 		seen[id] = true
 	}
 }
+
+// A scan with warnings says its BOM may be incomplete.
+func TestCycloneDXWarnings(t *testing.T) {
+	inv := debianImage()
+	bom := decodeCycloneDX(t, write(t, FormatCycloneDXJSON, inv))
+	want := []cdx.Composition{{
+		Aggregate:  cdx.CompositionAggregateIncomplete,
+		Assemblies: &[]cdx.BOMReference{cdx.BOMReference(bom.Metadata.Component.BOMRef)},
+	}}
+	if bom.Compositions == nil {
+		t.Fatal("no compositions for a scan with warnings")
+	}
+	if diff := cmp.Diff(want, *bom.Compositions); diff != "" {
+		t.Errorf("compositions (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, p := range *bom.Metadata.Properties {
+		if p.Name == "bulkhead:warning" {
+			got = append(got, p.Value)
+		}
+	}
+	if len(got) != len(inv.Warnings) || got[0] != inv.Warnings[0].String() {
+		t.Errorf("warning properties = %q", got)
+	}
+
+	inv.Warnings = nil
+	if bom := decodeCycloneDX(t, write(t, FormatCycloneDXJSON, inv)); bom.Compositions != nil || bom.Metadata.Properties != nil {
+		t.Errorf("scan without warnings: compositions %v, properties %v", bom.Compositions, bom.Metadata.Properties)
+	}
+}
+
+func TestCycloneDXOSWithoutVersion(t *testing.T) {
+	inv := emptyInventory()
+	inv.OS = &inventory.OS{ID: "arch", Name: "Arch Linux"}
+	bom := decodeCycloneDX(t, write(t, FormatCycloneDXJSON, inv))
+	if c := (*bom.Components)[0]; c.BOMRef != "bulkhead:os:arch" || c.Version != "" {
+		t.Errorf("OS component = %+v", c)
+	}
+}

@@ -60,6 +60,13 @@ func spdxDocument(inv *inventory.Inventory, opts *Options) *v2_3.Document {
 		Packages:      make([]*v2_3.Package, 0, len(pkgs)+2),
 		Relationships: make([]*v2_3.Relationship, 0, len(pkgs)+2),
 	}
+	if len(inv.Warnings) > 0 {
+		ws := make([]string, len(inv.Warnings))
+		for i, w := range inv.Warnings {
+			ws[i] = w.String()
+		}
+		doc.DocumentComment = "The scan had warnings; packages may be missing:\n" + strings.Join(ws, "\n")
+	}
 	doc.Packages = append(doc.Packages, root)
 	doc.Relationships = append(doc.Relationships,
 		spdxRelationship("DOCUMENT", common.TypeRelationshipDescribe, root.PackageSPDXIdentifier))
@@ -121,7 +128,11 @@ func spdxOS(o *inventory.OS, ids *refSet) *v2_3.Package {
 	if o.Location.Path != "" {
 		p.PackageSourceInfo = "found in " + describeLocation(o.Location)
 	}
-	p.PackageSPDXIdentifier = common.ElementID(ids.add("OperatingSystem-" + spdxIDString(o.ID+"-"+o.VersionID)))
+	id := "OperatingSystem-" + spdxIDString(o.ID)
+	if o.VersionID != "" {
+		id += "-" + spdxIDString(o.VersionID)
+	}
+	p.PackageSPDXIdentifier = common.ElementID(ids.add(id))
 	return p
 }
 

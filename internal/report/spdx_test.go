@@ -264,3 +264,15 @@ func TestSPDXSupplier(t *testing.T) {
 		}
 	}
 }
+
+func TestSPDXWarnings(t *testing.T) {
+	doc := readSPDX(t, write(t, FormatSPDXJSON, debianImage()))
+	for _, w := range debianImage().Warnings {
+		if !strings.Contains(doc.DocumentComment, w.String()) {
+			t.Errorf("document comment lacks warning %q:\n%s", w, doc.DocumentComment)
+		}
+	}
+	if doc := readSPDX(t, write(t, FormatSPDXJSON, filesystemScan())); doc.DocumentComment != "" {
+		t.Errorf("scan without warnings has comment %q", doc.DocumentComment)
+	}
+}

@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/imagebuild"
+)
+
+const statusFile = `Package: libc6
+Status: install ok installed
+Architecture: amd64
+Source: glibc
+Version: 2.36-9+deb12u7
+Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>
+
+Package: zlib1g
+Status: install ok installed
+Architecture: amd64
+Source: zlib
+Version: 1:1.2.13.dfsg-1
+
+`
+
+// writeTree creates files (path → content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// smallImage builds a two-layer docker-archive: a base with os-release and
+// a dpkg status, and a layer that adds a package.
+func smallImage(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	base, app := filepath.Join(dir, "base"), filepath.Join(dir, "app")
+	writeTree(t, base, map[string]string{
+		"usr/lib/os-release":             "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+		"var/lib/dpkg/status":            statusFile,
+		"usr/share/doc/zlib1g/copyright": "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Zlib\n",
+	})
+	os.MkdirAll(filepath.Join(base, "etc"), 0o755)
+	if err := os.Symlink("../usr/lib/os-release", filepath.Join(base, "etc", "os-release")); err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, app, map[string]string{
+		"usr/lib/os-release":             "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+		"var/lib/dpkg/status":            statusFile + "Package: curl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7.88.1-10+deb12u5\n\n",
+		"usr/share/doc/zlib1g/copyright": "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Zlib\n",
+	})
+	// Keep the unchanged files byte-identical and equally old so the diff
+	// layer holds only what changed.
+	old := time.Unix(1700000000, 0)
+	for _, root := range []string{base, app} {
+		for _, p := range []string{"usr/lib/os-release", "usr/share/doc/zlib1g/copyright"} {
+			os.Chtimes(filepath.Join(root, p), old, old)
+		}
+	}
+	var layers []imagebuild.Layer
+	for i, st := range []struct{ dir, by string }{{base, "ADD rootfs.tar /"}, {app, "RUN apt-get install -y curl"}} {
+		tarPath := filepath.Join(dir, "layer"+string(rune('0'+i))+".tar")
+		var err error
+		if i == 0 {
+			err = imagebuild.WriteDirTar(st.dir, tarPath)
+		} else {
+			err = imagebuild.WriteDiffTar(base, st.dir, tarPath)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers = append(layers, imagebuild.Layer{Tar: tarPath, CreatedBy: st.by})
+	}
+	img, err := imagebuild.Image(layers, v1.Config{Cmd: []string{"/bin/sh"}}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "img.tar")
+	if err := imagebuild.WriteDockerArchive(out, "example.com/small:1", img); err != nil {
+		t.Fatal(err)
+	}
+	return out, app
+}
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), append([]string{"--cache-dir", t.TempDir()}, args...), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestScanImageJSON(t *testing.T) {
+	img, _ := smallImage(t)
+	code, out, errOut := run(t, "scan", "image", "docker-archive:"+img, "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr: %s", code, errOut)
+	}
+	var doc struct {
+		OS       struct{ ID, VersionID string }
+		Packages []struct {
+			Name, Version, PURL string
+			Licenses            []string
+			Locations           []struct {
+				Path       string
+				LayerIndex int
+				CreatedBy  string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if doc.OS.ID != "debian" || doc.OS.VersionID != "12" {
+		t.Errorf("OS = %+v", doc.OS)
+	}
+	got := map[string]string{}
+	for _, p := range doc.Packages {
+		got[p.Name] = p.Version + " layer " + string(rune('0'+p.Locations[0].LayerIndex)) + " " + p.Locations[0].CreatedBy + " " + strings.Join(p.Licenses, ",")
+	}
+	want := map[string]string{
+		"libc6":  "2.36-9+deb12u7 layer 0 ADD rootfs.tar / ",
+		"zlib1g": "1:1.2.13.dfsg-1 layer 0 ADD rootfs.tar / Zlib",
+		"curl":   "7.88.1-10+deb12u5 layer 1 RUN apt-get install -y curl ",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("packages = %v", got)
+	}
+}
+
+func TestSBOMFormatsAndOutput(t *testing.T) {
+	img, _ := smallImage(t)
+	for _, tc := range []struct{ format, want string }{
+		{"cyclonedx-json", `"specVersion": "1.6"`},
+		{"spdx-json", `"spdxVersion": "SPDX-2.3"`},
+		{"table", "curl"},
+	} {
+		out := filepath.Join(t.TempDir(), "sbom")
+		code, stdout, errOut := run(t, "sbom", img, "--format", tc.format, "--output", out)
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", tc.format, code, errOut)
+		}
+		if stdout != "" {
+			t.Errorf("%s: data on stdout with --output: %q", tc.format, stdout)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), tc.want) || !strings.Contains(string(b), "pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12") && tc.format != "table" {
+			t.Errorf("%s output lacks %q or curl's purl:\n%.400s", tc.format, tc.want, b)
+		}
+	}
+}
+
+func TestScanFS(t *testing.T) {
+	_, app := smallImage(t)
+	code, out, errOut := run(t, "scan", "fs", app, "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `"name": "curl"`) || !strings.Contains(out, `"type": "filesystem"`) {
+		t.Errorf("fs scan output:\n%.600s", out)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	img, _ := smallImage(t)
+	notTar := filepath.Join(t.TempDir(), "x.tar")
+	os.WriteFile(notTar, []byte("not a tar"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"scan", "image", "docker-archive:/nonexistent/x.tar"}, "no such file"},
+		{"bad format", []string{"sbom", img, "--format", "xml"}, "valid: "},
+		{"not an archive", []string{"scan", "image", notTar}, "x.tar"},
+		{"bad registry ref", []string{"scan", "image", "UPPER/Case::bad"}, "parse image reference"},
+		{"no args", []string{"scan", "image"}, "accepts 1 arg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, errOut := run(t, tc.args...)
+			if code != ExitError {
+				t.Errorf("exit %d, want %d", code, ExitError)
+			}
+			if stdout != "" {
+				t.Errorf("stdout on error: %q", stdout)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("stderr %q lacks %q", errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "bulkhead ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

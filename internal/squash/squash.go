@@ -62,18 +62,47 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 	links := map[string]string{}
 	out := &Output{}
 
-	remove := func(p string, prefix bool, by int) {
-		for fp, byAnalyzer := range state {
-			if fp == p || (prefix && strings.HasPrefix(fp, p+"/")) {
-				for an, e := range byAnalyzer {
-					out.Deleted = append(out.Deleted, Deleted{FileResult: e.fr, AddedIn: e.layer, DeletedIn: by})
-					delete(hist, fp+"\x00"+an)
+	// removeHidden drops everything a layer's whiteouts and opaque dirs
+	// hide: one pass over what is known, checking each path's ancestors
+	// against the layer's markers, so a layer of many whiteouts costs
+	// O(known paths × depth), not O(known paths × whiteouts).
+	removeHidden := func(lr *LayerResult, by int) {
+		if len(lr.Whiteouts) == 0 && len(lr.OpaqueDirs) == 0 {
+			return
+		}
+		wh := make(map[string]bool, len(lr.Whiteouts))
+		for _, w := range lr.Whiteouts {
+			wh[w] = true
+		}
+		opq := make(map[string]bool, len(lr.OpaqueDirs))
+		for _, d := range lr.OpaqueDirs {
+			opq[d] = true
+		}
+		hidden := func(p string) bool {
+			if wh[p] {
+				return true
+			}
+			for d := path.Dir(p); ; d = path.Dir(d) {
+				if wh[d] || opq[d] {
+					return true
 				}
-				delete(state, fp)
+				if d == "/" {
+					return false
+				}
 			}
 		}
+		for fp, byAnalyzer := range state {
+			if !hidden(fp) {
+				continue
+			}
+			for an, e := range byAnalyzer {
+				out.Deleted = append(out.Deleted, Deleted{FileResult: e.fr, AddedIn: e.layer, DeletedIn: by})
+				delete(hist, fp+"\x00"+an)
+			}
+			delete(state, fp)
+		}
 		for lp := range links {
-			if lp == p || (prefix && strings.HasPrefix(lp, p+"/")) {
+			if hidden(lp) {
 				delete(links, lp)
 			}
 		}
@@ -83,13 +112,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 		if lr == nil {
 			continue
 		}
-		for _, d := range lr.OpaqueDirs {
-			remove(d, true, i)
-			// The opaque dir itself stays; only its lower content goes.
-		}
-		for _, w := range lr.Whiteouts {
-			remove(w, true, i)
-		}
+		removeHidden(lr, i)
 		for lp, t := range lr.Symlinks {
 			links[lp] = t
 		}

@@ -140,3 +140,35 @@ func TestResolve(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+// BenchmarkApplyManyWhiteouts: a hostile layer of 100,000 whiteouts over
+// 10,000 known paths must stay linear.
+func BenchmarkApplyManyWhiteouts(b *testing.B) {
+	var files []analyzer.FileResult
+	for i := 0; i < 10_000; i++ {
+		files = append(files, analyzer.FileResult{Path: "/srv/d" + itoaN(i%100) + "/f" + itoaN(i), Analyzer: "x"})
+	}
+	var wh []string
+	for i := 0; i < 100_000; i++ {
+		wh = append(wh, "/other/w"+itoaN(i))
+	}
+	wh = append(wh, "/srv/d7")
+	results := []*LayerResult{{Files: files}, {Whiteouts: wh}}
+	for i := 0; i < b.N; i++ {
+		out := Apply(layers(2), results)
+		if len(out.Deleted) != 100 {
+			b.Fatalf("deleted %d, want 100", len(out.Deleted))
+		}
+	}
+}
+
+func itoaN(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var s []byte
+	for ; i > 0; i /= 10 {
+		s = append([]byte{byte('0' + i%10)}, s...)
+	}
+	return string(s)
+}

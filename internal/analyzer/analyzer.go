@@ -91,6 +91,8 @@ type Result struct {
 	// package database (Debian's /usr/share/doc/NAME/copyright); they are
 	// joined to packages after all layers are merged.
 	Licenses []PackageLicense `json:"licenses,omitempty"`
+	// Secrets found in the file (masked; layer fields filled by squash).
+	Secrets []inventory.Secret `json:"secrets,omitempty"`
 }
 
 // PackageLicense attaches licences to a package of a type by name.
@@ -102,7 +104,7 @@ type PackageLicense struct {
 
 // Empty reports whether r carries nothing.
 func (r *Result) Empty() bool {
-	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0)
+	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0)
 }
 
 // FileResult records the outcome of every analyzer that looked at one path.

@@ -177,3 +177,23 @@ type Inventory struct {
 	Packages []Package `json:"packages"`
 	Warnings []Warning `json:"warnings,omitempty"`
 }
+
+// Secret is a credential found in a file, the image config or its history.
+// Match is always masked; the secret itself is never stored.
+type Secret struct {
+	RuleID      string `json:"ruleID"`
+	Category    string `json:"category,omitempty"`
+	Title       string `json:"title"`
+	Severity    string `json:"severity"` // CRITICAL, HIGH, MEDIUM, LOW
+	Path        string `json:"path"`     // file path, or config.Env:NAME, history[N]
+	Line        int    `json:"line,omitempty"`
+	Match       string `json:"match"`       // masked: first 4 characters, then *
+	Fingerprint string `json:"fingerprint"` // sha256(rule + secret), shortened
+	Example     bool   `json:"example,omitempty"`
+	LayerDiffID string `json:"layerDiffID,omitempty"`
+	LayerIndex  int    `json:"layerIndex"`
+	CreatedBy   string `json:"createdBy,omitempty"`
+	// DeletedInLayer is the index of the layer that removed the file, when
+	// a later layer did: the secret still ships in the earlier layer.
+	DeletedInLayer *int `json:"deletedInLayer,omitempty"`
+}

@@ -45,6 +45,12 @@ func ForPackage(p *inventory.Package, os *inventory.OS) string {
 	return packageurl.NewPackageURL(p.Type, "", p.Name, p.Version, q, "").ToString()
 }
 
+// IsOSType reports whether packages of type t are OS packages, whose PURL
+// depends on the distro (and so is computed after the OS is known).
+func IsOSType(t string) bool {
+	return t == inventory.TypeDeb || t == inventory.TypeApk || t == inventory.TypeRPM
+}
+
 func distro(os *inventory.OS) string {
 	if os == nil || os.ID == "" {
 		return ""

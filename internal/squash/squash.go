@@ -206,7 +206,9 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 		if len(p.Licenses) == 0 {
 			p.Licenses = lookupLicenses(licenses, links, p)
 		}
-		p.PURL = purl.ForPackage(p, inv.OS)
+		if p.PURL == "" || purl.IsOSType(p.Type) {
+			p.PURL = purl.ForPackage(p, inv.OS)
+		}
 	}
 	inventory.SortPackages(inv.Packages)
 	sort.Slice(out.Deleted, func(i, j int) bool {

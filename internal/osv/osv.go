@@ -122,3 +122,50 @@ func NormalizeName(ecosystem, name string) string {
 	}
 	return name
 }
+
+// UnmarshalJSON decodes a record, tolerating timestamps that real exports
+// carry but time.RFC3339 refuses ("1-01-01T00:00:00Z" in some PyPI
+// records): an unreadable timestamp becomes the zero time instead of
+// failing the whole record.
+func (v *Vulnerability) UnmarshalJSON(b []byte) error {
+	type plain Vulnerability
+	var aux struct {
+		plain
+		Modified  json.RawMessage `json:"modified"`
+		Published json.RawMessage `json:"published,omitempty"`
+		Withdrawn json.RawMessage `json:"withdrawn,omitempty"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*v = Vulnerability(aux.plain)
+	v.Modified = parseTime(aux.Modified)
+	if t := parseTime(aux.Published); !t.IsZero() {
+		v.Published = &t
+	}
+	if len(aux.Withdrawn) > 0 && string(aux.Withdrawn) != "null" {
+		t := parseTime(aux.Withdrawn)
+		// A withdrawn field with an unreadable date still withdraws.
+		v.Withdrawn = &t
+	}
+	return nil
+}
+
+func parseTime(raw json.RawMessage) time.Time {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil || s == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	// Years written without four digits: pad them.
+	if i := strings.IndexByte(s, '-'); i > 0 && i < 4 {
+		if t, err := time.Parse(time.RFC3339, strings.Repeat("0", 4-i)+s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

@@ -175,7 +175,10 @@ type Inventory struct {
 	Artifact Artifact  `json:"artifact"`
 	OS       *OS       `json:"os,omitempty"`
 	Packages []Package `json:"packages"`
-	Warnings []Warning `json:"warnings,omitempty"`
+	// Vulnerabilities is nil when vulnerability scanning was not run.
+	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
+	Secrets         []Secret        `json:"secrets,omitempty"`
+	Warnings        []Warning       `json:"warnings,omitempty"`
 }
 
 // Secret is a credential found in a file, the image config or its history.
@@ -197,3 +200,73 @@ type Secret struct {
 	// a later layer did: the secret still ships in the earlier layer.
 	DeletedInLayer *int `json:"deletedInLayer,omitempty"`
 }
+
+// Severities, most severe first.
+const (
+	SeverityCritical = "CRITICAL"
+	SeverityHigh     = "HIGH"
+	SeverityMedium   = "MEDIUM"
+	SeverityLow      = "LOW"
+	SeverityUnknown  = "UNKNOWN"
+)
+
+// SeverityRank orders severities: higher is worse; unknown is 0.
+func SeverityRank(s string) int {
+	switch strings.ToUpper(s) {
+	case SeverityCritical:
+		return 4
+	case SeverityHigh:
+		return 3
+	case SeverityMedium, "MODERATE":
+		return 2
+	case SeverityLow:
+		return 1
+	}
+	return 0
+}
+
+// CVSS is one scored vector.
+type CVSS struct {
+	Version string  `json:"version"` // 3.1, 4.0
+	Vector  string  `json:"vector"`
+	Score   float64 `json:"score"`
+	Source  string  `json:"source,omitempty"` // advisory id the vector came from
+}
+
+// VulnPackage is the package a vulnerability was matched on.
+type VulnPackage struct {
+	Name      string  `json:"name"`
+	Version   string  `json:"version"`
+	Type      string  `json:"type"`
+	Ecosystem string  `json:"ecosystem"` // OSV ecosystem matched: Debian:12, npm
+	PURL      string  `json:"purl"`
+	Source    *Source `json:"source,omitempty"`
+}
+
+// Vulnerability is one vulnerability of one package: the OSV records that
+// are aliases of each other merged into one finding.
+type Vulnerability struct {
+	ID             string      `json:"id"`                // CVE when known, else the advisory id
+	Aliases        []string    `json:"aliases,omitempty"` // every other id naming it
+	Upstream       []string    `json:"upstream,omitempty"`
+	Advisories     []string    `json:"advisories"` // OSV record ids that matched
+	Severity       string      `json:"severity"`
+	SeveritySource string      `json:"severitySource,omitempty"` // cvss_v3 / cvss_v4 / database_specific / ...
+	CVSS           []CVSS      `json:"cvss,omitempty"`
+	FixedVersion   string      `json:"fixedVersion,omitempty"`
+	Status         string      `json:"status"` // fixed | no fix yet
+	MatchedRange   string      `json:"matchedRange"`
+	Title          string      `json:"title,omitempty"`
+	Description    string      `json:"description,omitempty"`
+	References     []string    `json:"references,omitempty"`
+	Published      string      `json:"published,omitempty"`
+	Modified       string      `json:"modified,omitempty"`
+	Package        VulnPackage `json:"package"`
+	Location       Location    `json:"location"`
+}
+
+// Vulnerability statuses.
+const (
+	StatusFixed = "fixed"
+	StatusNoFix = "no fix yet"
+)

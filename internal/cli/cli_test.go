@@ -106,7 +106,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 
 func TestScanImageJSON(t *testing.T) {
 	img, _ := smallImage(t)
-	code, out, errOut := run(t, "scan", "image", "docker-archive:"+img, "--format", "json")
+	code, out, errOut := run(t, "scan", "image", "docker-archive:"+img, "--format", "json", "--scanners=")
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr: %s", code, errOut)
 	}
@@ -174,7 +174,7 @@ func TestSBOMFormatsAndOutput(t *testing.T) {
 
 func TestScanFS(t *testing.T) {
 	_, app := smallImage(t)
-	code, out, errOut := run(t, "scan", "fs", app, "--format", "json")
+	code, out, errOut := run(t, "scan", "fs", app, "--format", "json", "--scanners=")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -192,10 +192,12 @@ func TestErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"missing file", []string{"scan", "image", "docker-archive:/nonexistent/x.tar"}, "no such file"},
+		{"missing file", []string{"scan", "image", "docker-archive:/nonexistent/x.tar", "--scanners="}, "no such file"},
+		{"no vulnerability DB", []string{"scan", "image", img}, "bulkhead db update"},
+		{"unknown scanner", []string{"scan", "image", img, "--scanners", "vuln,magic"}, "unknown scanner"},
 		{"bad format", []string{"sbom", img, "--format", "xml"}, "valid: "},
-		{"not an archive", []string{"scan", "image", notTar}, "x.tar"},
-		{"bad registry ref", []string{"scan", "image", "UPPER/Case::bad"}, "parse image reference"},
+		{"not an archive", []string{"scan", "image", notTar, "--scanners="}, "x.tar"},
+		{"bad registry ref", []string{"scan", "image", "UPPER/Case::bad", "--scanners="}, "parse image reference"},
 		{"no args", []string{"scan", "image"}, "accepts 1 arg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

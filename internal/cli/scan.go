@@ -7,17 +7,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/report"
 	"github.com/bulkhead-sec/bulkhead/internal/scan"
+	"github.com/bulkhead-sec/bulkhead/internal/sbom"
 	"github.com/bulkhead-sec/bulkhead/internal/source"
+	"github.com/bulkhead-sec/bulkhead/internal/vulndb"
 )
 
-// scanFlags are shared by scan image, scan fs and sbom.
+// scanFlags are shared by scan image, scan fs, scan sbom and sbom.
 type scanFlags struct {
+	findings         bool // the command reports findings (scan *), not only an inventory (sbom)
+	scanners         []string
+	severity         []string
+	ignoreUnfixed    bool
+	exitCode         int
+	dbMaxAge         time.Duration
 	format           string
 	output           string
 	noCache          bool
@@ -33,6 +43,13 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE instead of stdout")
 	fl.BoolVar(&f.noCache, "no-cache", false, "neither read nor write the layer cache")
 	fl.IntVar(&f.parallel, "parallel", 0, "layers read at once (default: number of CPUs)")
+	if f.findings {
+		fl.StringSliceVar(&f.scanners, "scanners", []string{scannerVuln}, "what to look for: "+strings.Join(allScanners, ","))
+		fl.StringSliceVar(&f.severity, "severity", nil, "report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
+		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
+		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never)")
+		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
+	}
 	if image {
 		fl.StringVar(&f.platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
 		fl.StringSliceVar(&f.insecureRegistry, "insecure-registry", nil, "registry host[:port] to reach over plain HTTP (repeatable)")
@@ -45,7 +62,7 @@ func newScanCmd(g *globals) *cobra.Command {
 		Use:   "scan",
 		Short: "Scan an image or a filesystem",
 	}
-	var imgFlags, fsFlags scanFlags
+	imgFlags, fsFlags, sbomFlags := scanFlags{findings: true}, scanFlags{findings: true}, scanFlags{findings: true}
 	image := &cobra.Command{
 		Use:   "image REF",
 		Short: "Scan a container image",
@@ -68,7 +85,18 @@ func newScanCmd(g *globals) *cobra.Command {
 		},
 	}
 	fsFlags.register(fs, "table", false)
-	cmd.AddCommand(image, fs)
+	sbomCmd := &cobra.Command{
+		Use:   "sbom FILE",
+		Short: "Check a stored SBOM (CycloneDX or SPDX JSON from bulkhead, Syft or Trivy) against today's advisories",
+		Example: `  bulkhead scan sbom app.cdx.json
+  bulkhead scan sbom app.spdx.json --severity CRITICAL,HIGH --exit-code 1`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(cmd.Context(), g, &sbomFlags, sbomPrefix+args[0])
+		},
+	}
+	sbomFlags.register(sbomCmd, "table", false)
+	cmd.AddCommand(image, fs, sbomCmd)
 	return cmd
 }
 
@@ -88,32 +116,64 @@ func newSBOMCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// sbomPrefix marks a scan sbom argument; it is not a source transport.
+const sbomPrefix = "\x00sbom:"
+
 func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	if _, err := report.ParseFormat(f.format); err != nil {
 		return &exitError{ExitError, err}
 	}
-	target, err := source.Open(ctx, ref, source.Options{
-		Platform:         f.platform,
-		InsecureRegistry: f.insecureRegistry,
-		DockerHost:       f.dockerHost,
-		TempDir:          filepath.Join(g.cacheDir, "tmp"),
-	})
+	scanners, err := parseScanners(f.scanners)
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
-	if target.Image != nil {
-		defer target.Image.Close()
+	if !f.findings {
+		scanners = nil
 	}
-	res, err := scan.Run(ctx, target, scan.Options{
+	opts := scan.Options{
 		CacheDir: g.cacheDir,
 		NoCache:  f.noCache,
 		Parallel: f.parallel,
 		Progress: progress.New(g.stderr, g.quiet),
 		Logger:   g.logger,
-	})
+	}
+	if scanners[scannerVuln] {
+		db, err := vulndb.Open(g.cacheDir)
+		if err != nil {
+			return &exitError{ExitError, err}
+		}
+		defer db.Close()
+		if err := db.CheckAge(f.dbMaxAge); err != nil && !g.quiet {
+			g.logger.Warn(err.Error())
+		}
+		opts.Vulns = db
+	}
+	var target *source.Target
+	if file, ok := strings.CutPrefix(ref, sbomPrefix); ok {
+		inv, err := readSBOM(file)
+		if err != nil {
+			return &exitError{ExitError, err}
+		}
+		target = &source.Target{Inventory: inv, Ref: file}
+	} else {
+		target, err = source.Open(ctx, ref, source.Options{
+			Platform:         f.platform,
+			InsecureRegistry: f.insecureRegistry,
+			DockerHost:       f.dockerHost,
+			TempDir:          filepath.Join(g.cacheDir, "tmp"),
+		})
+		if err != nil {
+			return &exitError{ExitError, err}
+		}
+	}
+	if target.Image != nil {
+		defer target.Image.Close()
+	}
+	res, err := scan.Run(ctx, target, opts)
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
+	remaining := filterFindings(&res.Inventory, f)
 	g.logger.Debug("scan done", "layers", res.Stats.Layers, "cached", res.Stats.LayersCached,
 		"bytes", res.Stats.BytesRead, "files", res.Stats.Files, "duration", res.Stats.Duration)
 	if !g.quiet {
@@ -121,9 +181,74 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 			g.logger.Warn(w.String())
 		}
 	}
-	return writeReport(g, f, func(w io.Writer) error {
+	if err := writeReport(g, f, func(w io.Writer) error {
 		return report.Write(w, f.format, &res.Inventory, report.Options{ToolVersion: Version})
-	})
+	}); err != nil {
+		return err
+	}
+	if remaining > 0 && f.exitCode != 0 {
+		return &exitError{code: f.exitCode, err: fmt.Errorf("%d findings", remaining)}
+	}
+	return nil
+}
+
+func readSBOM(file string) (*inventory.Inventory, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("open SBOM: %w", err)
+	}
+	defer fh.Close()
+	return sbom.Read(fh, file)
+}
+
+// Scanners.
+const (
+	scannerVuln = "vuln"
+)
+
+var allScanners = []string{scannerVuln}
+
+func parseScanners(names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n == "" {
+			continue
+		}
+		known := false
+		for _, s := range allScanners {
+			known = known || s == n
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown scanner %q (use %s)", n, strings.Join(allScanners, ","))
+		}
+		out[n] = true
+	}
+	return out, nil
+}
+
+// filterFindings applies --severity and --ignore-unfixed and returns the
+// number of findings left.
+func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
+	sev := map[string]bool{}
+	for _, s := range f.severity {
+		sev[strings.ToUpper(strings.TrimSpace(s))] = true
+	}
+	if inv.Vulnerabilities == nil {
+		return len(inv.Secrets)
+	}
+	kept := inv.Vulnerabilities[:0]
+	for _, v := range inv.Vulnerabilities {
+		if len(sev) > 0 && !sev[v.Severity] {
+			continue
+		}
+		if f.ignoreUnfixed && v.FixedVersion == "" {
+			continue
+		}
+		kept = append(kept, v)
+	}
+	inv.Vulnerabilities = kept
+	return len(kept) + len(inv.Secrets)
 }
 
 // writeReport writes to --output (atomically) or stdout.

@@ -22,6 +22,7 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
 	"github.com/bulkhead-sec/bulkhead/internal/cache"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/match"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/source"
 	"github.com/bulkhead-sec/bulkhead/internal/squash"
@@ -36,6 +37,9 @@ type Options struct {
 	MaxFileSize int64           // per analyzed file; 0: analyzer.DefaultMaxFileSize
 	Progress    *progress.Bar
 	Logger      *slog.Logger
+	// Vulns is the advisory source; when set, packages are matched
+	// against it and Inventory.Vulnerabilities is filled (possibly empty).
+	Vulns match.Source
 }
 
 // Stats describe the work a scan did.
@@ -76,11 +80,21 @@ func Run(ctx context.Context, target *source.Target, opts Options) (*Result, err
 		res, err = runImage(ctx, target.Image, fa, opts)
 	case target.Dir != "":
 		res, err = runDir(ctx, target, fa)
+	case target.Inventory != nil:
+		res = &Result{Inventory: *target.Inventory}
 	default:
 		return nil, errors.New("nothing to scan")
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.Vulns != nil {
+		mr, err := match.Match(ctx, opts.Vulns, &res.Inventory)
+		if err != nil {
+			return nil, fmt.Errorf("match vulnerabilities: %w", err)
+		}
+		res.Inventory.Vulnerabilities = mr.Vulnerabilities
+		res.Inventory.Warnings = append(res.Inventory.Warnings, mr.Warnings...)
 	}
 	res.Stats.Duration = time.Since(start)
 	return res, nil

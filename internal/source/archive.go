@@ -27,10 +27,16 @@ func OpenDockerArchive(name string) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open docker-archive: %w", err)
 	}
+	return dockerArchiveFromIndex(idx)
+}
+
+// dockerArchiveFromIndex opens the image of an indexed archive; it owns idx
+// from then on (closed on error, or by Image.Close).
+func dockerArchiveFromIndex(idx *tarIndex) (*Image, error) {
 	img, err := dockerArchiveImage(idx)
 	if err != nil {
 		idx.Close()
-		return nil, fmt.Errorf("open docker-archive %s: %w", name, err)
+		return nil, fmt.Errorf("open docker-archive %s: %w", idx.name, err)
 	}
 	img.Transport = DockerArchive
 	img.closers = append(img.closers, idx.Close)
@@ -44,7 +50,7 @@ func dockerArchiveImage(idx *tarIndex) (*Image, error) {
 	}
 	var entries []dockerManifestEntry
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, fmt.Errorf("parse manifest.json: %w", err)
+		return nil, fmt.Errorf("parse manifest.json: %w (is this a `docker save` archive?)", err)
 	}
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("manifest.json lists no image")
@@ -52,16 +58,19 @@ func dockerArchiveImage(idx *tarIndex) (*Image, error) {
 	// An archive of several images: the first is scanned, as docker load
 	// would list it first.
 	m := entries[0]
+	if m.Config == "" {
+		return nil, fmt.Errorf("manifest.json names no config for its first image")
+	}
 	rawCfg, err := idx.readAll(m.Config, maxMetadata)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read config named in manifest.json: %w", err)
 	}
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
 	if err != nil {
 		return nil, fmt.Errorf("parse config %s: %w", m.Config, err)
 	}
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("config lists %d layers, manifest.json %d", len(cfg.RootFS.DiffIDs), len(m.Layers))
+		return nil, fmt.Errorf("config lists %d layers, manifest.json %d: the archive is inconsistent", len(cfg.RootFS.DiffIDs), len(m.Layers))
 	}
 	cfgDigest, _, _ := v1.SHA256(bytes.NewReader(rawCfg))
 	img := &Image{
@@ -72,12 +81,23 @@ func dockerArchiveImage(idx *tarIndex) (*Image, error) {
 	}
 	for i, p := range m.Layers {
 		member := p
-		l := &Layer{Index: i, DiffID: cfg.RootFS.DiffIDs[i].String(), MediaType: "application/vnd.docker.image.rootfs.diff.tar"}
-		if mm, err := idx.lookup(member); err == nil {
-			l.Size = mm.size
+		// Every layer must be there now: a scan that fails half-way
+		// through the layers helps nobody.
+		mm, err := idx.lookup(member)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d named in manifest.json: %w", i, err)
 		}
-		if strings.HasPrefix(member, "blobs/sha256/") {
-			l.Digest = "sha256:" + strings.TrimPrefix(member, "blobs/sha256/")
+		l := &Layer{
+			Index:     i,
+			DiffID:    cfg.RootFS.DiffIDs[i].String(),
+			Size:      mm.size,
+			MediaType: "application/vnd.docker.image.rootfs.diff.tar",
+		}
+		// Docker 25+ stores layers as OCI blobs, named by their digest.
+		if hex, ok := strings.CutPrefix(cleanMember(member), "blobs/sha256/"); ok {
+			if d, err := v1.NewHash("sha256:" + hex); err == nil {
+				l.Digest = d.String()
+			}
 		}
 		l.open = func(context.Context) (io.ReadCloser, error) { return idx.open(member) }
 		img.Layers = append(img.Layers, l)

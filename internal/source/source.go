@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 )
 
 // Transports accepted as REF prefixes.
@@ -67,6 +69,9 @@ type Layer struct {
 
 // Open returns the layer blob as stored (gzip, zstd or plain tar).
 func (l *Layer) Open(ctx context.Context) (io.ReadCloser, error) {
+	if l.open == nil {
+		return nil, fmt.Errorf("open layer %d (%s): layer has no opener (build layers with NewLayer)", l.Index, l.DiffID)
+	}
 	rc, err := l.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open layer %d (%s): %w", l.Index, l.DiffID, err)
@@ -87,11 +92,13 @@ type Options struct {
 	TempDir          string   // where a docker: image is spooled
 }
 
-// Target is what a scan looks at: an image, or a directory tree.
+// Target is what a scan looks at: an image, a directory tree, or an
+// inventory read from an SBOM.
 type Target struct {
-	Image *Image
-	Dir   string // absolute path of a directory to walk as-is
-	Ref   string
+	Image     *Image
+	Dir       string // absolute path of a directory to walk as-is
+	Inventory *inventory.Inventory
+	Ref       string
 }
 
 // Open resolves ref to a Target.
@@ -122,31 +129,51 @@ func Open(ctx context.Context, ref string, opts Options) (*Target, error) {
 	// A bare reference: a path on disk wins over a registry name.
 	if fi, err := os.Stat(ref); err == nil {
 		if fi.IsDir() {
-			if _, err := os.Stat(filepath.Join(ref, "index.json")); err == nil {
+			if isOCILayoutDir(ref) {
 				img, err := OpenOCILayout(ref, opts)
 				return imageTarget(ref, img, err)
 			}
 			return dirTarget(ref, ref)
 		}
-		kind, err := sniffArchive(ref)
-		if err != nil {
-			return nil, err
-		}
-		switch kind {
-		case DockerArchive:
-			img, err := OpenDockerArchive(ref)
-			return imageTarget(ref, img, err)
-		case OCIArchive:
-			img, err := OpenOCIArchive(ref, opts)
-			return imageTarget(ref, img, err)
-		}
-		return nil, fmt.Errorf("%s is a file but neither a docker-archive nor an oci-archive tarball (no manifest.json or index.json inside)", ref)
+		img, err := openArchive(ref, opts)
+		return imageTarget(ref, img, err)
 	}
 	if looksLikePath(ref) {
 		return nil, fmt.Errorf("%s: %w: no such file or directory", ref, ErrNotFound)
 	}
 	img, err := OpenRegistry(ctx, ref, opts)
 	return imageTarget(ref, img, err)
+}
+
+// isOCILayoutDir tells an OCI image layout from a plain directory tree by
+// the two files the OCI spec requires at its root: a project checkout may
+// well hold an index.json of its own.
+func isOCILayoutDir(dir string) bool {
+	for _, f := range []string{"oci-layout", "index.json"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || !fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
+}
+
+// openArchive opens a tarball of either kind, told apart by its members.
+func openArchive(name string, opts Options) (*Image, error) {
+	idx, err := openTarIndex(name)
+	if err != nil {
+		if errors.Is(err, errNotTar) {
+			return nil, fmt.Errorf("%s is a file but not an image archive: %w; scan a `docker save` or OCI tarball, an OCI layout directory, or a directory", name, err)
+		}
+		return nil, err
+	}
+	switch {
+	case idx.has("manifest.json"):
+		return dockerArchiveFromIndex(idx)
+	case idx.has("index.json"):
+		return ociArchiveFromIndex(idx, "", opts)
+	}
+	idx.Close()
+	return nil, fmt.Errorf("%s is a tar archive but neither a docker-archive nor an oci-archive (no manifest.json or index.json inside)", name)
 }
 
 func imageTarget(ref string, img *Image, err error) (*Target, error) {
@@ -181,11 +208,31 @@ func splitTransport(ref string) (string, string) {
 	case DockerArchive, OCIArchive, OCILayout, Dir, Docker, Registry:
 		rest := ref[i+1:]
 		if t == Docker || t == Registry {
+			// "registry:5000/app" is a host named registry (a common
+			// compose service name) with a port, not a transport.
+			if isPortPath(rest) {
+				return "", ref
+			}
 			rest = strings.TrimPrefix(rest, "//")
 		}
 		return t, rest
 	}
 	return "", ref
+}
+
+// isPortPath reports whether s starts with a port number followed by a
+// repository path: "5000/app".
+func isPortPath(s string) bool {
+	port, _, ok := strings.Cut(s, "/")
+	if !ok || port == "" {
+		return false
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func looksLikePath(ref string) bool {

@@ -14,8 +14,8 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/report"
-	"github.com/bulkhead-sec/bulkhead/internal/scan"
 	"github.com/bulkhead-sec/bulkhead/internal/sbom"
+	"github.com/bulkhead-sec/bulkhead/internal/scan"
 	"github.com/bulkhead-sec/bulkhead/internal/source"
 	"github.com/bulkhead-sec/bulkhead/internal/vulndb"
 )

@@ -93,6 +93,16 @@ type Result struct {
 	Licenses []PackageLicense `json:"licenses,omitempty"`
 	// Secrets found in the file (masked; layer fields filled by squash).
 	Secrets []inventory.Secret `json:"secrets,omitempty"`
+	// Owned lists the files an OS package installed (dpkg's info/*.list):
+	// a language package inside them is the OS package, not a second one.
+	Owned []OwnedFiles `json:"owned,omitempty"`
+}
+
+// OwnedFiles are the paths one OS package installed.
+type OwnedFiles struct {
+	Type    string   `json:"type"`
+	Package string   `json:"package"`
+	Paths   []string `json:"paths"`
 }
 
 // PackageLicense attaches licences to a package of a type by name.
@@ -104,7 +114,7 @@ type PackageLicense struct {
 
 // Empty reports whether r carries nothing.
 func (r *Result) Empty() bool {
-	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0)
+	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0 && len(r.Owned) == 0)
 }
 
 // FileResult records the outcome of every analyzer that looked at one path.

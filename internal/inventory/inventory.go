@@ -89,6 +89,9 @@ type Package struct {
 	FoundBy       string     `json:"foundBy"`
 	Locations     []Location `json:"locations"`
 	InstalledSize int64      `json:"installedSize,omitempty"`
+	// OtherPURLs are the identifiers of the same software in another
+	// ecosystem: a Debian python3-requests is also pkg:pypi/requests.
+	OtherPURLs []string `json:"otherPURLs,omitempty"`
 }
 
 // Key identifies a package for de-duplication across layers and paths.

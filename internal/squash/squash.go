@@ -159,6 +159,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 	inv := &out.Inventory
 	osFound := map[string]*inventory.OS{}
 	licenses := map[string][]string{} // type\x00name → licences
+	var owned []analyzer.OwnedFiles
 	byKey := map[string]int{}         // package key → index in inv.Packages
 	for _, p := range paths {
 		ans := make([]string, 0, len(state[p]))
@@ -187,6 +188,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 			for _, l := range r.Licenses {
 				licenses[l.Type+"\x00"+l.Name] = l.Licenses
 			}
+			owned = append(owned, r.Owned...)
 			h := hist[p+"\x00"+an]
 			for _, pkg := range r.Packages {
 				origin := originLayer(h, pkg.Key(), e.layer)
@@ -210,6 +212,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 			p.PURL = purl.ForPackage(p, inv.OS)
 		}
 	}
+	inv.Packages = foldOwned(inv.Packages, owned, links)
 	inventory.SortPackages(inv.Packages)
 	sort.Slice(out.Deleted, func(i, j int) bool {
 		a, b := out.Deleted[i], out.Deleted[j]
@@ -223,6 +226,84 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 	})
 	out.Symlinks = links
 	return out
+}
+
+// foldOwned reports a language package that an OS package installed (its
+// files are in the OS package's file list) once, as the OS package, with
+// the language PURL kept in OtherPURLs: the distro's advisories (which
+// know its backports) apply, and nothing is counted twice.
+func foldOwned(pkgs []inventory.Package, owned []analyzer.OwnedFiles, links map[string]string) []inventory.Package {
+	if len(owned) == 0 {
+		return pkgs
+	}
+	// Candidate paths: language package locations and their parents.
+	want := map[string]bool{}
+	for _, p := range pkgs {
+		if purl.IsOSType(p.Type) {
+			continue
+		}
+		for _, l := range p.Locations {
+			for d := l.Path; d != "/" && d != "."; d = path.Dir(d) {
+				want[d] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		return pkgs
+	}
+	owner := map[string]string{} // path → type\x00package
+	for _, o := range owned {
+		for _, fp := range o.Paths {
+			if r, ok := Resolve(links, fp); ok && want[r] {
+				owner[r] = o.Type + "\x00" + o.Package
+			} else if want[fp] {
+				owner[fp] = o.Type + "\x00" + o.Package
+			}
+		}
+	}
+	osIndex := map[string]int{}
+	for i, p := range pkgs {
+		if purl.IsOSType(p.Type) {
+			osIndex[p.Type+"\x00"+p.Name] = i
+		}
+	}
+	foldedInto := make([]int, len(pkgs))
+	for j, p := range pkgs {
+		foldedInto[j] = -1
+		if purl.IsOSType(p.Type) {
+			continue
+		}
+	locs:
+		for _, l := range p.Locations {
+			for d := l.Path; d != "/" && d != "."; d = path.Dir(d) {
+				if i, ok := osIndex[owner[d]]; ok {
+					foldedInto[j] = i
+					break locs
+				}
+			}
+		}
+	}
+	for j, i := range foldedInto {
+		if i >= 0 && pkgs[j].PURL != "" && !contains(pkgs[i].OtherPURLs, pkgs[j].PURL) {
+			pkgs[i].OtherPURLs = append(pkgs[i].OtherPURLs, pkgs[j].PURL)
+		}
+	}
+	kept := pkgs[:0:0]
+	for j, p := range pkgs {
+		if foldedInto[j] < 0 {
+			kept = append(kept, p)
+		}
+	}
+	return kept
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // originLayer finds the layer that introduced a package: walking back from

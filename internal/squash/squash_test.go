@@ -1,6 +1,7 @@
 package squash
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -171,4 +172,28 @@ func itoaN(i int) string {
 		s = append([]byte{byte('0' + i%10)}, s...)
 	}
 	return string(s)
+}
+
+func TestFoldOwnedLanguagePackages(t *testing.T) {
+	pypi := inventory.Package{Name: "requests", Version: "2.28.1", Type: "pypi", PURL: "pkg:pypi/requests@2.28.1", FoundBy: "lang/python"}
+	own := inventory.Package{Name: "mine", Version: "1.0", Type: "pypi", PURL: "pkg:pypi/mine@1.0", FoundBy: "lang/python"}
+	results := []*LayerResult{{
+		Files: []analyzer.FileResult{
+			status(deb("python3-requests", "2.28.1+dfsg-1")),
+			{Path: "/var/lib/dpkg/info/python3-requests.list", Analyzer: "pkg/dpkg", Result: &analyzer.Result{Owned: []analyzer.OwnedFiles{{
+				Type: inventory.TypeDeb, Package: "python3-requests",
+				Paths: []string{"/usr", "/usr/lib/python3/dist-packages/requests-2.28.1.egg-info", "/usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO"}}}}},
+			{Path: "/usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO", Analyzer: "lang/python", Result: &analyzer.Result{Packages: []inventory.Package{pypi}}},
+			{Path: "/app/venv/lib/mine-1.0.dist-info/METADATA", Analyzer: "lang/python", Result: &analyzer.Result{Packages: []inventory.Package{own}}},
+		},
+	}}
+	out := Apply(layers(1), results)
+	var got []string
+	for _, p := range out.Inventory.Packages {
+		got = append(got, p.Type+"/"+p.Name+" "+strings.Join(p.OtherPURLs, ","))
+	}
+	want := []string{"deb/python3-requests pkg:pypi/requests@2.28.1", "pypi/mine "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("packages (-want +got):\n%s", diff)
+	}
 }

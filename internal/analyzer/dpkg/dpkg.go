@@ -21,6 +21,8 @@ import (
 const Name = "pkg/dpkg"
 
 const (
+	infoDir       = "/var/lib/dpkg/info/"
+	maxList       = 16 << 20
 	statusPath    = "/var/lib/dpkg/status"
 	statusDir     = "/var/lib/dpkg/status.d/"
 	docDir        = "/usr/share/doc/"
@@ -38,12 +40,14 @@ var _ analyzer.Analyzer = (*Analyzer)(nil)
 func New() *Analyzer { return &Analyzer{} }
 
 func (*Analyzer) Name() string { return Name }
-func (*Analyzer) Version() int { return 1 }
+func (*Analyzer) Version() int { return 2 }
 
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 	switch {
 	case path == statusPath:
 		return info.Size() <= maxStatusSize
+	case strings.HasPrefix(path, infoDir) && strings.HasSuffix(path, ".list"):
+		return !strings.Contains(path[len(infoDir):], "/") && info.Size() <= maxList
 	case strings.HasPrefix(path, statusDir):
 		name := path[len(statusDir):]
 		return name != "" && !strings.Contains(name, "/") && !strings.HasSuffix(name, ".md5sums") && info.Size() <= maxStatusSize
@@ -55,6 +59,9 @@ func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
+	if strings.HasPrefix(in.Path, infoDir) {
+		return readList(ctx, in)
+	}
 	if name, ok := docPackage(in.Path); ok {
 		b, err := io.ReadAll(io.LimitReader(in.Content, maxCopyright))
 		if err != nil {
@@ -75,6 +82,34 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 		return &analyzer.Result{Packages: pkgs}, fmt.Errorf("parse %s: %w", in.Path, err)
 	}
 	return &analyzer.Result{Packages: pkgs}, nil
+}
+
+// readList reads info/PACKAGE[:ARCH].list, the files a package installed.
+func readList(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
+	name := strings.TrimSuffix(in.Path[len(infoDir):], ".list")
+	name, _, _ = strings.Cut(name, ":")
+	sc := bufio.NewScanner(io.LimitReader(in.Content, maxList))
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	var paths []string
+	for sc.Scan() {
+		p := sc.Text()
+		if p == "" || p == "/." || !strings.HasPrefix(p, "/") {
+			continue
+		}
+		paths = append(paths, p)
+		if len(paths)%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", in.Path, err)
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	return &analyzer.Result{Owned: []analyzer.OwnedFiles{{Type: inventory.TypeDeb, Package: name, Paths: paths}}}, nil
 }
 
 // docPackage returns PACKAGE of /usr/share/doc/PACKAGE/copyright.

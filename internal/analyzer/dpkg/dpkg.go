@@ -40,7 +40,7 @@ var _ analyzer.Analyzer = (*Analyzer)(nil)
 func New() *Analyzer { return &Analyzer{} }
 
 func (*Analyzer) Name() string { return Name }
-func (*Analyzer) Version() int { return 2 }
+func (*Analyzer) Version() int { return 3 }
 
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 	switch {
@@ -93,7 +93,7 @@ func readList(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) 
 	var paths []string
 	for sc.Scan() {
 		p := sc.Text()
-		if p == "" || p == "/." || !strings.HasPrefix(p, "/") {
+		if p == "" || p == "/." || !strings.HasPrefix(p, "/") || !languageMetadata(p) {
 			continue
 		}
 		paths = append(paths, p)
@@ -110,6 +110,23 @@ func readList(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) 
 		return nil, nil
 	}
 	return &analyzer.Result{Owned: []analyzer.OwnedFiles{{Type: inventory.TypeDeb, Package: name, Paths: paths}}}, nil
+}
+
+// languageMetadata reports whether p is where a language analyzer finds a
+// package (a dist-info or egg-info, a jar, a gemspec, a node_modules
+// package.json): only those owned paths matter, and keeping just them keeps
+// the cached layer result small.
+func languageMetadata(p string) bool {
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	switch {
+	case strings.HasSuffix(base, ".dist-info"), strings.HasSuffix(base, ".egg-info"),
+		strings.HasSuffix(base, ".jar"), strings.HasSuffix(base, ".war"), strings.HasSuffix(base, ".ear"),
+		strings.HasSuffix(base, ".gemspec"):
+		return true
+	case base == "package.json":
+		return strings.Contains(p, "/node_modules/")
+	}
+	return false
 }
 
 // docPackage returns PACKAGE of /usr/share/doc/PACKAGE/copyright.

@@ -36,10 +36,13 @@ func dpkgQuery(t *testing.T, rootfs string) []string {
 	return pkgs
 }
 
+// names lists the deb packages of inv as dpkg-query would.
 func names(inv *inventory.Inventory) []string {
 	var out []string
 	for _, p := range inv.Packages {
-		out = append(out, p.Name+" "+p.Version+" "+p.Arch)
+		if p.Type == inventory.TypeDeb {
+			out = append(out, p.Name+" "+p.Version+" "+p.Arch)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -92,6 +95,9 @@ func TestDemoImageAgainstDpkgQuery(t *testing.T) {
 				t.Errorf("layers = %+v", inv.Artifact.Layers)
 			}
 			for _, p := range inv.Packages {
+				if p.Type != inventory.TypeDeb {
+					continue
+				}
 				l := p.Locations[0]
 				wantLayer := 1
 				if base[p.Name+" "+p.Version+" "+p.Arch] {
@@ -156,7 +162,7 @@ func TestDemoImageAgainstDpkgQuery(t *testing.T) {
 			t.Errorf("dir scan differs from dpkg-query (-want +got):\n%s", diff)
 		}
 		for _, p := range res.Inventory.Packages {
-			if p.Locations[0].LayerIndex != inventory.NoLayer {
+			if p.Type == inventory.TypeDeb && p.Locations[0].LayerIndex != inventory.NoLayer {
 				t.Fatalf("%s: layer %d in a directory scan", p.Name, p.Locations[0].LayerIndex)
 			}
 		}

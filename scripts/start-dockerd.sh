@@ -24,7 +24,7 @@ wait_s="${DOCKERD_WAIT:-60}"
 
 say() { echo "start-dockerd: $*" >&2; }
 
-engine_up() { DOCKER_HOST="$host" timeout 10 docker info >/dev/null 2>&1; }
+engine_up() { DOCKER_HOST="$host" timeout 5 docker info >/dev/null 2>&1; }
 
 if ! command -v docker >/dev/null 2>&1; then
 	say "the docker CLI is not installed: run 'apt-get update && apt-get install -y docker.io' (as root)"
@@ -63,14 +63,49 @@ if [ -n "${DOCKERD_FLAGS:-}" ]; then
 	attempts=("$DOCKERD_FLAGS")
 fi
 
-# A socket file left by a daemon that was killed makes the new one fail.
 sock="${host#unix://}"
 mkdir -p "$(dirname "$sock")"
+# dockerd's defaults; its own containerd keeps a pid file under exec-root.
+pidfile=/var/run/docker.pid
+containerd_pidfile=/var/run/docker/containerd/containerd.pid
 
-for flags in "${attempts[@]}"; do
+# live NAME PID: is PID a running process called NAME? A killed daemon can
+# stay a zombie for a while here (PID 1 reaps late), and dockerd takes a
+# zombie for a live process.
+live() {
+	local state
+	state=$(awk '/^State:/ {print $2}' "/proc/$2/status" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]
+}
+
+# A daemon that was killed (CI ends what a session left running) leaves its
+# pid files and socket behind; the next dockerd refuses to start over them,
+# or waits for a containerd that is gone.
+clear_stale() {
+	local name file old
+	for name in dockerd containerd; do
+		file=$pidfile
+		[ "$name" = containerd ] && file=$containerd_pidfile
+		[ -f "$file" ] || continue
+		old=$(cat "$file" 2>/dev/null || true)
+		if [ -z "$old" ] || ! live "$name" "$old"; then
+			say "removing stale $file (pid ${old:-none} is not a running $name)"
+			rm -f "$file"
+		fi
+	done
 	if [ -S "$sock" ] && ! engine_up; then
 		rm -f "$sock"
 	fi
+}
+
+# Each flag set gets two tries: a first failure can come from what a killed
+# daemon left behind, not from the flags.
+tries=()
+for flags in "${attempts[@]}"; do
+	tries+=("$flags" "$flags")
+done
+for flags in "${tries[@]}"; do
+	clear_stale
 	# shellcheck disable=SC2086 # flags are words on purpose
 	cmd=(dockerd "--host=$host" $flags)
 	say "starting: ${cmd[*]} (log: $log)"
@@ -78,7 +113,8 @@ for flags in "${attempts[@]}"; do
 	start_line=$(wc -l <"$log")
 	setsid nohup "${cmd[@]}" </dev/null >>"$log" 2>&1 &
 	pid=$!
-	for ((i = 0; i < wait_s; i++)); do
+	deadline=$((SECONDS + wait_s))
+	while ((SECONDS < deadline)); do
 		if engine_up; then
 			say "Docker Engine is up at $host (pid $pid, flags: ${flags:-none})"
 			exit 0

@@ -28,11 +28,14 @@ type LayerResult struct {
 	Bytes      int64                 `json:"bytes"`
 }
 
-// Deleted is an analysis result for a file that a later layer removed.
+// Deleted is an analysis result for a file that a later layer removed or
+// replaced: the file is gone from the final filesystem but still ships in
+// the layer that added it.
 type Deleted struct {
 	analyzer.FileResult
-	AddedIn   int // layer index
-	DeletedIn int // layer index
+	AddedIn   int  // layer index
+	DeletedIn int  // layer index
+	Replaced  bool // a newer version of the file, not a whiteout
 }
 
 // Output is the merged view.
@@ -119,6 +122,11 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 		for _, fr := range lr.Files {
 			if state[fr.Path] == nil {
 				state[fr.Path] = map[string]entry{}
+			}
+			if old, ok := state[fr.Path][fr.Analyzer]; ok && old.layer != i {
+				// Replaced by a newer version of the file: the old one
+				// still ships in its layer.
+				out.Deleted = append(out.Deleted, Deleted{FileResult: old.fr, AddedIn: old.layer, DeletedIn: i, Replaced: true})
 			}
 			state[fr.Path][fr.Analyzer] = entry{layer: i, fr: fr}
 			hk := fr.Path + "\x00" + fr.Analyzer
@@ -213,6 +221,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 		}
 	}
 	inv.Packages = foldOwned(inv.Packages, owned, links)
+	inv.Secrets = collectSecrets(layers, state, out.Deleted)
 	inventory.SortPackages(inv.Packages)
 	sort.Slice(out.Deleted, func(i, j int) bool {
 		a, b := out.Deleted[i], out.Deleted[j]
@@ -225,6 +234,84 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 		return a.Analyzer < b.Analyzer
 	})
 	out.Symlinks = links
+	return out
+}
+
+// collectSecrets lists every secret of every layer: a file deleted or
+// replaced by a later layer still ships its secret in the layer that added
+// it. One finding per (path, rule, fingerprint, line): the layer that
+// first shipped it, and the layer that removed it when the final
+// filesystem no longer has it.
+func collectSecrets(layers []inventory.Layer, state map[string]map[string]entry, deleted []Deleted) []inventory.Secret {
+	type key struct {
+		path, rule, fp string
+		line           int
+	}
+	type agg struct {
+		s         inventory.Secret
+		added     int
+		present   bool
+		deletedIn int
+	}
+	found := map[key]*agg{}
+	var order []key
+	add := func(fr analyzer.FileResult, layer int, present bool, deletedIn int) {
+		if fr.Result == nil {
+			return
+		}
+		for _, sec := range fr.Result.Secrets {
+			k := key{sec.Path, sec.RuleID, sec.Fingerprint, sec.Line}
+			a := found[k]
+			if a == nil {
+				a = &agg{s: sec, added: layer, deletedIn: -1}
+				found[k] = a
+				order = append(order, k)
+			}
+			if layer < a.added {
+				a.added = layer
+			}
+			a.present = a.present || present
+			if !present && deletedIn > a.deletedIn {
+				a.deletedIn = deletedIn
+			}
+		}
+	}
+	for _, byAnalyzer := range state {
+		for _, e := range byAnalyzer {
+			add(e.fr, e.layer, true, -1)
+		}
+	}
+	for _, d := range deleted {
+		add(d.FileResult, d.AddedIn, false, d.DeletedIn)
+	}
+	var out []inventory.Secret
+	for _, k := range order {
+		a := found[k]
+		s := a.s
+		s.LayerIndex = a.added
+		if a.added >= 0 && a.added < len(layers) {
+			s.LayerDiffID = layers[a.added].DiffID
+			s.CreatedBy = layers[a.added].CreatedBy
+		}
+		if !a.present && a.deletedIn >= 0 {
+			d := a.deletedIn
+			s.DeletedInLayer = &d
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if ra, rb := inventory.SeverityRank(a.Severity), inventory.SeverityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.RuleID < b.RuleID
+	})
 	return out
 }
 

@@ -197,3 +197,37 @@ func TestFoldOwnedLanguagePackages(t *testing.T) {
 		t.Errorf("packages (-want +got):\n%s", diff)
 	}
 }
+
+func TestSecretsInEveryLayer(t *testing.T) {
+	sec := func(path, fp string) analyzer.FileResult {
+		return analyzer.FileResult{Path: path, Analyzer: "secret", Result: &analyzer.Result{Secrets: []inventory.Secret{
+			{RuleID: "aws-access-key-id", Severity: "CRITICAL", Path: path, Line: 3, Match: "AKIA****", Fingerprint: fp}}}}
+	}
+	results := []*LayerResult{
+		{Files: []analyzer.FileResult{sec("/app/.env", "f1"), sec("/etc/keep", "f2")}},
+		{Files: []analyzer.FileResult{sec("/app/config", "f3")}},
+		{Whiteouts: []string{"/app/.env"}, Files: []analyzer.FileResult{{Path: "/app/config", Analyzer: "secret"}}},
+		{Files: []analyzer.FileResult{sec("/etc/keep", "f2")}}, // the same file again (chmod): still layer 0
+	}
+	out := Apply(layers(4), results)
+	type row struct {
+		Path    string
+		Layer   int
+		Deleted int
+	}
+	var got []row
+	for _, s := range out.Inventory.Secrets {
+		d := -1
+		if s.DeletedInLayer != nil {
+			d = *s.DeletedInLayer
+		}
+		got = append(got, row{s.Path, s.LayerIndex, d})
+	}
+	want := []row{{"/app/.env", 0, 2}, {"/app/config", 1, 2}, {"/etc/keep", 0, -1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("secrets (-want +got):\n%s", diff)
+	}
+	if out.Inventory.Secrets[0].CreatedBy != "RUN step 0" {
+		t.Errorf("CreatedBy = %q", out.Inventory.Secrets[0].CreatedBy)
+	}
+}

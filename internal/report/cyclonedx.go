@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"io"
 	"strconv"
+	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
@@ -29,6 +31,10 @@ const (
 	propImageLayer    = "bulkhead:image:layer:" // + N + ":diffID"
 	propOSCodename    = "bulkhead:os:codename"
 	propWarning       = "bulkhead:warning"
+
+	propVulnTitle        = "bulkhead:vulnerability:title"
+	propVulnStatus       = "bulkhead:vulnerability:status"
+	propVulnMatchedRange = "bulkhead:vulnerability:matchedRange"
 )
 
 func writeCycloneDX(w io.Writer, inv *inventory.Inventory, opts *Options) error {
@@ -68,11 +74,41 @@ func cycloneDXBOM(inv *inventory.Inventory, opts *Options) *cdx.BOM {
 		comps = append(comps, c)
 		dependsOn = append(dependsOn, c.BOMRef)
 	}
-	for _, p := range pkgs {
+	pkgComps := make([]int, len(pkgs)) // index in comps of each package
+	for i, p := range pkgs {
 		c := cdxPackage(p, refs)
+		pkgComps[i] = len(comps)
 		comps = append(comps, c)
 		dependsOn = append(dependsOn, c.BOMRef)
 	}
+
+	// Findings, when the vulnerability scanner ran: an empty list says it
+	// found nothing.
+	if inv.Vulnerabilities != nil {
+		lookup := newPkgLookup(pkgs)
+		missing := map[string]int{} // index in comps of packages the inventory lacks
+		vulns := make([]cdx.Vulnerability, 0, len(inv.Vulnerabilities))
+		for _, v := range sortedVulns(inv.Vulnerabilities) {
+			var at int
+			if i := lookup.find(v); i >= 0 {
+				at = pkgComps[i]
+			} else {
+				// A finding on a package the inventory lacks: give the
+				// package a component, so that affects never dangles.
+				k := lookupKey(v.Package.PURL, v.Package.Type, v.Package.Name, v.Package.Version)
+				var ok bool
+				if at, ok = missing[k]; !ok {
+					at = len(comps)
+					missing[k] = at
+					comps = append(comps, cdxVulnPackage(&v.Package, refs))
+					dependsOn = append(dependsOn, comps[at].BOMRef)
+				}
+			}
+			vulns = append(vulns, cdxVulnerability(v, &comps[at]))
+		}
+		bom.Vulnerabilities = &vulns
+	}
+
 	if len(comps) > 0 {
 		bom.Components = &comps
 		bom.Dependencies = &[]cdx.Dependency{{Ref: root.BOMRef, Dependencies: &dependsOn}}
@@ -194,6 +230,150 @@ func cdxPackage(p *inventory.Package, refs *refSet) cdx.Component {
 	}
 	c.Properties = &props
 	return c
+}
+
+// cdxVulnPackage is a component for a finding's package.
+func cdxVulnPackage(p *inventory.VulnPackage, refs *refSet) cdx.Component {
+	ref := p.PURL
+	if ref == "" {
+		ref = "bulkhead:package:" + p.Type + "/" + p.Name + "@" + p.Version
+	}
+	return cdx.Component{
+		BOMRef:     refs.add(ref),
+		Type:       cdx.ComponentTypeLibrary,
+		Name:       p.Name,
+		Version:    p.Version,
+		PackageURL: p.PURL,
+		Properties: &[]cdx.Property{{Name: propPackageType, Value: p.Type}},
+	}
+}
+
+// cdxVulnerability is one finding on component c: the advisory source of
+// its id, its aliases as references, a rating per CVSS vector (or one with
+// only the severity when there is none), the fix as a recommendation and
+// the references as advisories. Analysis is left to VEX.
+func cdxVulnerability(v *inventory.Vulnerability, c *cdx.Component) cdx.Vulnerability {
+	name, url := advisorySource(v.ID)
+	out := cdx.Vulnerability{
+		ID:          v.ID,
+		Source:      &cdx.Source{Name: name, URL: url},
+		Description: cmp.Or(v.Description, v.Title),
+		Published:   v.Published,
+		Updated:     v.Modified,
+		Affects: &[]cdx.Affects{{
+			Ref:   c.BOMRef,
+			Range: &[]cdx.AffectedVersions{{Version: c.Version, Status: cdx.VulnerabilityStatusAffected}},
+		}},
+	}
+	if len(v.Aliases) > 0 {
+		refs := make([]cdx.VulnerabilityReference, 0, len(v.Aliases))
+		for _, a := range v.Aliases {
+			name, url := advisorySource(a)
+			refs = append(refs, cdx.VulnerabilityReference{ID: a, Source: &cdx.Source{Name: name, URL: url}})
+		}
+		out.References = &refs
+	}
+	out.Ratings = cdxRatings(v)
+	if v.FixedVersion != "" {
+		out.Recommendation = "Upgrade " + v.Package.Name + " to " + v.FixedVersion
+	}
+	if len(v.References) > 0 {
+		advisories := make([]cdx.Advisory, 0, len(v.References))
+		for _, r := range v.References {
+			advisories = append(advisories, cdx.Advisory{URL: r})
+		}
+		out.Advisories = &advisories
+	}
+	var props []cdx.Property
+	if v.Title != "" {
+		props = append(props, cdx.Property{Name: propVulnTitle, Value: v.Title})
+	}
+	if v.Status != "" {
+		props = append(props, cdx.Property{Name: propVulnStatus, Value: v.Status})
+	}
+	if v.MatchedRange != "" {
+		props = append(props, cdx.Property{Name: propVulnMatchedRange, Value: v.MatchedRange})
+	}
+	if len(props) > 0 {
+		out.Properties = &props
+	}
+	return out
+}
+
+// cdxRatings rates a finding once per distinct CVSS vector, with the
+// vector's own score and qualitative severity; a finding without vectors
+// gets one rating that carries only its severity.
+func cdxRatings(v *inventory.Vulnerability) *[]cdx.VulnerabilityRating {
+	ratings := make([]cdx.VulnerabilityRating, 0, len(v.CVSS))
+	seen := make(map[inventory.CVSS]bool, len(v.CVSS))
+	for _, c := range v.CVSS {
+		if c.Vector == "" || seen[c] {
+			continue
+		}
+		seen[c] = true
+		r := cdx.VulnerabilityRating{
+			Score:    &c.Score,
+			Severity: cvssSeverity(c.Score),
+			Method:   cvssMethod(c.Version),
+			Vector:   c.Vector,
+		}
+		if c.Source != "" {
+			name, url := advisorySource(c.Source)
+			r.Source = &cdx.Source{Name: name, URL: url}
+		}
+		ratings = append(ratings, r)
+	}
+	if len(ratings) == 0 {
+		r := cdx.VulnerabilityRating{Severity: cdxSeverity(v.Severity)}
+		if v.SeveritySource != "" {
+			r.Justification = "severity from " + v.SeveritySource
+		}
+		ratings = append(ratings, r)
+	}
+	return &ratings
+}
+
+func cvssMethod(version string) cdx.ScoringMethod {
+	switch {
+	case version == "3.1":
+		return cdx.ScoringMethodCVSSv31
+	case strings.HasPrefix(version, "3"):
+		return cdx.ScoringMethodCVSSv3
+	case strings.HasPrefix(version, "4"):
+		return cdx.ScoringMethodCVSSv4
+	case strings.HasPrefix(version, "2"):
+		return cdx.ScoringMethodCVSSv2
+	}
+	return cdx.ScoringMethodOther
+}
+
+// cvssSeverity is the CVSS v3/v4 qualitative rating of a score.
+func cvssSeverity(score float64) cdx.Severity {
+	switch {
+	case score >= 9:
+		return cdx.SeverityCritical
+	case score >= 7:
+		return cdx.SeverityHigh
+	case score >= 4:
+		return cdx.SeverityMedium
+	case score > 0:
+		return cdx.SeverityLow
+	}
+	return cdx.SeverityNone
+}
+
+func cdxSeverity(s string) cdx.Severity {
+	switch severityName(s) {
+	case inventory.SeverityCritical:
+		return cdx.SeverityCritical
+	case inventory.SeverityHigh:
+		return cdx.SeverityHigh
+	case inventory.SeverityMedium:
+		return cdx.SeverityMedium
+	case inventory.SeverityLow:
+		return cdx.SeverityLow
+	}
+	return cdx.SeverityUnknown
 }
 
 // cdxLicenses maps a package's licence strings to CycloneDX. CycloneDX 1.6

@@ -14,23 +14,49 @@ import (
 // retyped field, a changed meaning. Added optional fields need no bump.
 const SchemaVersion = 1
 
-// jsonDocument is bulkhead's JSON inventory: the inventory's own fields
-// after a schemaVersion, in struct order.
+// jsonDocument is bulkhead's JSON inventory: the inventory's fields after a
+// schemaVersion. It spells them out rather than embedding the Inventory
+// because of one difference: vulnerabilities and secrets are written as []
+// when their scanner ran and found nothing, and left out when it did not
+// run (omitzero omits a nil slice only). TestJSONDocumentCoversInventory
+// fails when Inventory gains a field this document does not carry.
 type jsonDocument struct {
-	SchemaVersion int `json:"schemaVersion"`
-	*inventory.Inventory
+	SchemaVersion   int                       `json:"schemaVersion"`
+	Artifact        inventory.Artifact        `json:"artifact"`
+	OS              *inventory.OS             `json:"os,omitempty"`
+	Packages        []inventory.Package       `json:"packages"`
+	Vulnerabilities []inventory.Vulnerability `json:"vulnerabilities,omitzero"`
+	Secrets         []inventory.Secret        `json:"secrets,omitzero"`
+	Warnings        []inventory.Warning       `json:"warnings,omitempty"`
 }
 
 func writeJSON(w io.Writer, inv *inventory.Inventory, _ *Options) error {
-	out := *inv
-	out.Packages = make([]inventory.Package, 0, len(inv.Packages))
+	doc := jsonDocument{
+		SchemaVersion: SchemaVersion,
+		Artifact:      inv.Artifact,
+		OS:            inv.OS,
+		Packages:      make([]inventory.Package, 0, len(inv.Packages)),
+		Warnings:      inv.Warnings,
+	}
 	for _, p := range sortedPackages(inv.Packages) {
-		out.Packages = append(out.Packages, *p)
+		doc.Packages = append(doc.Packages, *p)
+	}
+	if inv.Vulnerabilities != nil {
+		doc.Vulnerabilities = make([]inventory.Vulnerability, 0, len(inv.Vulnerabilities))
+		for _, v := range sortedVulns(inv.Vulnerabilities) {
+			doc.Vulnerabilities = append(doc.Vulnerabilities, *v)
+		}
+	}
+	if inv.Secrets != nil {
+		doc.Secrets = make([]inventory.Secret, 0, len(inv.Secrets))
+		for _, s := range sortedSecrets(inv.Secrets) {
+			doc.Secrets = append(doc.Secrets, *s)
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(jsonDocument{SchemaVersion: SchemaVersion, Inventory: &out})
+	return enc.Encode(&doc)
 }
 
 // ErrSchemaVersion is returned, wrapped, by ReadJSON for a file without a
@@ -38,9 +64,10 @@ func writeJSON(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 var ErrSchemaVersion = errors.New("unsupported inventory schema version")
 
 // ReadJSON reads an inventory written in the json format, for --baseline
-// and later stages.
+// and later stages. Vulnerabilities and Secrets come back nil when the
+// file says their scanner did not run, empty when it found nothing.
 func ReadJSON(r io.Reader) (*inventory.Inventory, error) {
-	doc := jsonDocument{Inventory: new(inventory.Inventory)}
+	var doc jsonDocument
 	if err := json.NewDecoder(r).Decode(&doc); err != nil {
 		return nil, fmt.Errorf("read inventory json: %w", err)
 	}
@@ -48,5 +75,12 @@ func ReadJSON(r io.Reader) (*inventory.Inventory, error) {
 		return nil, fmt.Errorf("read inventory json: %w %d (this bulkhead reads 1 to %d)",
 			ErrSchemaVersion, doc.SchemaVersion, SchemaVersion)
 	}
-	return doc.Inventory, nil
+	return &inventory.Inventory{
+		Artifact:        doc.Artifact,
+		OS:              doc.OS,
+		Packages:        doc.Packages,
+		Vulnerabilities: doc.Vulnerabilities,
+		Secrets:         doc.Secrets,
+		Warnings:        doc.Warnings,
+	}, nil
 }

@@ -1,11 +1,19 @@
 // Package report writes an inventory in the formats bulkhead offers: SBOMs
-// (CycloneDX 1.6 JSON, SPDX 2.3 JSON), bulkhead's own JSON (what later stages
-// and --baseline read back, see ReadJSON) and a table for people.
+// (CycloneDX 1.6 JSON, with its vulnerabilities; SPDX 2.3 JSON), bulkhead's
+// own JSON (what later stages and --baseline read back, see ReadJSON), a
+// table for people, SARIF 2.1.0 for code scanning and JUnit XML for CI
+// dashboards.
+//
+// An inventory's Vulnerabilities (and Secrets) are nil when that scanner
+// did not run and empty when it found nothing; the formats that carry
+// findings keep the difference (SPDX carries packages only; CycloneDX
+// carries vulnerabilities, not secrets).
 //
 // Every writer is deterministic: for the same inventory and Options the
-// output is byte for byte the same. Packages are written in a total order
-// that does not depend on the order of the input, and the only varying
-// inputs, the clock and the UUIDs, come from Options.
+// output is byte for byte the same. Packages, vulnerabilities and secrets
+// are written in a total order that does not depend on the order of the
+// input, and the only varying inputs, the clock and the UUIDs, come from
+// Options.
 package report
 
 import (
@@ -32,6 +40,8 @@ const (
 	FormatSPDXJSON      = "spdx-json"
 	FormatJSON          = "json"
 	FormatTable         = "table"
+	FormatSARIF         = "sarif"
+	FormatJUnit         = "junit"
 )
 
 // ErrUnknownFormat is returned, wrapped, for a format name Write does not
@@ -70,6 +80,8 @@ var writers = map[string]writeFunc{
 	FormatSPDXJSON:      writeSPDX,
 	FormatJSON:          writeJSON,
 	FormatTable:         writeTable,
+	FormatSARIF:         writeSARIF,
+	FormatJUnit:         writeJUnit,
 }
 
 var aliases = map[string]string{

@@ -171,6 +171,8 @@ var goldenCases = []struct {
 	{"debian-image", debianImage},
 	{"filesystem", filesystemScan},
 	{"empty", emptyInventory},
+	{"vulnerable-image", vulnerableImage},
+	{"clean-image", cleanImage},
 }
 
 var goldenFormats = []struct {
@@ -180,6 +182,8 @@ var goldenFormats = []struct {
 	{FormatSPDXJSON, "spdx.json"},
 	{FormatJSON, "json"},
 	{FormatTable, "txt"},
+	{FormatSARIF, "sarif.json"},
+	{FormatJUnit, "junit.xml"},
 }
 
 func TestWriteGolden(t *testing.T) {
@@ -202,9 +206,11 @@ func TestWriteGolden(t *testing.T) {
 func TestWriteIgnoresInputOrder(t *testing.T) {
 	for _, f := range goldenFormats {
 		t.Run(f.format, func(t *testing.T) {
-			inv := debianImage()
+			inv := vulnerableImage()
 			want := write(t, f.format, inv)
 			slices.Reverse(inv.Packages)
+			slices.Reverse(inv.Vulnerabilities)
+			slices.Reverse(inv.Secrets)
 			if got := write(t, f.format, inv); !bytes.Equal(want, got) {
 				t.Errorf("output changed with the order of the packages:\n%s", cmp.Diff(string(want), string(got)))
 			}
@@ -213,7 +219,7 @@ func TestWriteIgnoresInputOrder(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	want := []string{"cyclonedx", "cyclonedx-json", "json", "spdx", "spdx-json", "table"}
+	want := []string{"cyclonedx", "cyclonedx-json", "json", "junit", "sarif", "spdx", "spdx-json", "table"}
 	if diff := cmp.Diff(want, Formats()); diff != "" {
 		t.Errorf("Formats() (-want +got):\n%s", diff)
 	}
@@ -224,6 +230,8 @@ func TestFormats(t *testing.T) {
 		{" spdx-json ", FormatSPDXJSON},
 		{"json", FormatJSON},
 		{"table", FormatTable},
+		{"SARIF", FormatSARIF},
+		{"junit", FormatJUnit},
 	} {
 		got, err := ParseFormat(tc.in)
 		if err != nil || got != tc.want {

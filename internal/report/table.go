@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,47 +13,206 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 )
 
+// The table is for people at a terminal. A scan that looked for
+// vulnerabilities shows the findings, grouped by package, and fits an
+// 80-column terminal: long titles are cut, long ids, versions and paths
+// wrap inside their column, header and warning lines wrap. An SBOM-only
+// scan (Vulnerabilities nil) lists the packages instead; that listing is
+// as wide as its longest licence, for grep and wide terminals.
+
+// tableWidth is the terminal width the findings view fits in.
+const tableWidth = 80
+
 func writeTable(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 	bw := bufio.NewWriter(w)
 	osName := "unknown"
 	if inv.OS != nil {
 		osName = cmp.Or(inv.OS.Name, strings.TrimSpace(inv.OS.ID+" "+inv.OS.VersionID))
 	}
-	n := len(inv.Packages)
-	bw.WriteString("Artifact: " + printable(artifactName(&inv.Artifact)) +
-		"  OS: " + printable(osName) +
-		"  Packages: " + strconv.Itoa(n) + "\n\n")
+	writeWrapped(bw, "Artifact: "+printable(artifactName(&inv.Artifact)), 10)
+	writeWrapped(bw, "OS:       "+printable(osName), 10)
+	bw.WriteString("Packages: " + strconv.Itoa(len(inv.Packages)) + "\n")
 
-	if n == 0 {
-		bw.WriteString("No packages found.\n")
-	} else {
-		tw := tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
-		io.WriteString(tw, "NAME\tVERSION\tTYPE\tSOURCE\tLAYER\tLICENSE\n")
-		for _, p := range sortedPackages(inv.Packages) {
-			row := [...]string{
-				p.Name, packageVersion(p), p.Type, sourceName(p), tableLayer(p),
-				strings.Join(cleanLicenses(p.Licenses), ", "),
-			}
-			for i, cell := range row {
-				if i > 0 {
-					io.WriteString(tw, "\t")
-				}
-				io.WriteString(tw, cmp.Or(printable(cell), "-"))
-			}
-			io.WriteString(tw, "\n")
-		}
-		if err := tw.Flush(); err != nil {
+	if inv.Vulnerabilities == nil {
+		bw.WriteString("\n")
+		if err := writePackageList(bw, inv.Packages); err != nil {
 			return err
 		}
+	} else {
+		writeVulnTable(bw, inv.Vulnerabilities)
+	}
+	if inv.Secrets != nil {
+		writeSecretTable(bw, inv.Secrets)
 	}
 
 	if len(inv.Warnings) > 0 {
 		bw.WriteString("\n")
 		for _, warn := range inv.Warnings {
-			bw.WriteString("WARN " + printable(warn.String()) + "\n")
+			writeWrapped(bw, "WARN "+printable(warn.String()), 5)
 		}
 	}
 	return bw.Flush()
+}
+
+// writePackageList writes the inventory, one package a line.
+func writePackageList(bw *bufio.Writer, pkgs []inventory.Package) error {
+	if len(pkgs) == 0 {
+		bw.WriteString("No packages found.\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)
+	io.WriteString(tw, "NAME\tVERSION\tTYPE\tSOURCE\tLAYER\tLICENSE\n")
+	for _, p := range sortedPackages(pkgs) {
+		row := [...]string{
+			p.Name, packageVersion(p), p.Type, sourceName(p), tableLayer(p),
+			strings.Join(cleanLicenses(p.Licenses), ", "),
+		}
+		for i, cell := range row {
+			if i > 0 {
+				io.WriteString(tw, "\t")
+			}
+			io.WriteString(tw, cmp.Or(printable(cell), "-"))
+		}
+		io.WriteString(tw, "\n")
+	}
+	return tw.Flush()
+}
+
+// vulnGroup is the findings on one package at one location.
+type vulnGroup struct {
+	vulns []*inventory.Vulnerability // worst first, then by id
+	worst int                        // severity rank of vulns[0]
+}
+
+// groupVulns groups findings by package and location: groups ordered by
+// their worst severity, then package; findings inside by severity, then id.
+func groupVulns(vs []inventory.Vulnerability) []vulnGroup {
+	var groups []vulnGroup
+	for _, v := range sortedVulns(vs) {
+		if n := len(groups); n > 0 && comparePackageOf(groups[n-1].vulns[0], v) == 0 {
+			groups[n-1].vulns = append(groups[n-1].vulns, v)
+			continue
+		}
+		groups = append(groups, vulnGroup{vulns: []*inventory.Vulnerability{v}})
+	}
+	for i := range groups {
+		g := &groups[i]
+		// Stable: equal severities keep sortedVulns' order, id first.
+		slices.SortStableFunc(g.vulns, func(a, b *inventory.Vulnerability) int {
+			return cmp.Compare(inventory.SeverityRank(b.Severity), inventory.SeverityRank(a.Severity))
+		})
+		g.worst = inventory.SeverityRank(g.vulns[0].Severity)
+	}
+	slices.SortStableFunc(groups, func(a, b vulnGroup) int {
+		return cmp.Compare(b.worst, a.worst)
+	})
+	return groups
+}
+
+func writeVulnTable(bw *bufio.Writer, vs []inventory.Vulnerability) {
+	var counts severityCounts
+	for i := range vs {
+		counts.add(vs[i].Severity)
+	}
+	bw.WriteString("\nVulnerabilities: " + strconv.Itoa(len(vs)) + " (" + counts.String() + ")\n")
+	if len(vs) == 0 {
+		return
+	}
+	groups := groupVulns(vs)
+
+	// A package whose name and version appear at two locations (two
+	// node_modules, say) is told apart by its path.
+	seen := make(map[string]int, len(groups))
+	for _, g := range groups {
+		seen[g.vulns[0].Package.Name+"\x00"+g.vulns[0].Package.Version]++
+	}
+
+	cols := []column{
+		{title: "ID", max: 22},
+		{title: "SEVERITY", max: 8},
+		{title: "FIXED IN", max: 22},
+		{title: "TITLE", truncate: true},
+	}
+	var rows [][]string
+	var heads []string // group header before each row, "" inside a group
+	for _, g := range groups {
+		v0 := g.vulns[0]
+		head := printable(v0.Package.Name) + " " + printable(v0.Package.Version)
+		var where []string
+		if seen[v0.Package.Name+"\x00"+v0.Package.Version] > 1 {
+			where = append(where, printable(v0.Location.Path))
+		}
+		if l := layerText(v0.Location); l != "" {
+			where = append(where, l)
+		}
+		if len(where) > 0 {
+			head += " (" + strings.Join(where, ", ") + ")"
+		}
+		for i, v := range g.vulns {
+			if i == 0 {
+				heads = append(heads, head)
+			} else {
+				heads = append(heads, "")
+			}
+			fixed := inventory.StatusNoFix
+			if v.FixedVersion != "" {
+				fixed = printable(v.FixedVersion)
+			}
+			rows = append(rows, []string{printable(v.ID), severityName(v.Severity), fixed, cmp.Or(printable(v.Title), "-")})
+		}
+	}
+	t := layoutColumns(cols, rows, 2)
+	bw.WriteString("\n")
+	t.writeRow(bw, t.titles())
+	for i, row := range rows {
+		if heads[i] != "" {
+			writeWrapped(bw, heads[i], 4)
+		}
+		t.writeRow(bw, row)
+	}
+}
+
+func writeSecretTable(bw *bufio.Writer, ss []inventory.Secret) {
+	var counts severityCounts
+	for i := range ss {
+		counts.add(ss[i].Severity)
+	}
+	bw.WriteString("\nSecrets: " + strconv.Itoa(len(ss)) + " (" + counts.String() + ")\n")
+	if len(ss) == 0 {
+		return
+	}
+	sorted := sortedSecrets(ss)
+	slices.SortStableFunc(sorted, func(a, b *inventory.Secret) int {
+		return cmp.Compare(inventory.SeverityRank(b.Severity), inventory.SeverityRank(a.Severity))
+	})
+	cols := []column{
+		{title: "RULE", max: 22},
+		{title: "SEVERITY", max: 8},
+		{title: "PATH:LINE"},
+		{title: "LAYER", max: 10},
+		{title: "MATCH", max: 16},
+	}
+	rows := make([][]string, 0, len(sorted))
+	for _, s := range sorted {
+		where := printable(s.Path)
+		if s.Line > 0 {
+			where += ":" + strconv.Itoa(s.Line)
+		}
+		layer := "-"
+		if s.LayerIndex != inventory.NoLayer {
+			layer = strconv.Itoa(s.LayerIndex)
+		}
+		if s.DeletedInLayer != nil {
+			layer += ", deleted in layer " + strconv.Itoa(*s.DeletedInLayer)
+		}
+		rows = append(rows, []string{printable(s.RuleID), severityName(s.Severity), where, layer, printable(s.Match)})
+	}
+	t := layoutColumns(cols, rows, 2)
+	bw.WriteString("\n")
+	t.writeRow(bw, t.titles())
+	for _, row := range rows {
+		t.writeRow(bw, row)
+	}
 }
 
 // tableLayer is the layer of the package's first location: index and

@@ -1,0 +1,363 @@
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/owenrumney/go-sarif/v2/sarif"
+
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+)
+
+// SARIF 2.1.0, shaped for GitHub code scanning
+// (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning):
+// one rule per vulnerability id and per secret rule, one result per
+// finding; security-severity on a rule is what GitHub ranks alerts by.
+//
+// Results point at the file the package or secret was found in, relative
+// to the image root, with a region, which GitHub needs to place an alert:
+// line 1 for a package database, the line of a secret. The layer is a
+// logical location and, with the instruction that created it, a result
+// property.
+
+const (
+	sarifInformationURI = "https://github.com/bulkhead-sec/bulkhead"
+	sarifSecretRule     = "secret/" // + the secret rule's id
+)
+
+func writeSARIF(w io.Writer, inv *inventory.Inventory, opts *Options) error {
+	// Encoded here, not with the library's PrettyWrite, which escapes the
+	// <, > and & that advisory titles are full of.
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	report, err := sarifReport(inv, opts)
+	if err != nil {
+		return err
+	}
+	return enc.Encode(report)
+}
+
+func sarifReport(inv *inventory.Inventory, opts *Options) (*sarif.Report, error) {
+	driver := sarif.NewVersionedDriver("bulkhead", opts.ToolVersion).WithInformationURI(sarifInformationURI)
+	run := sarif.NewRun(sarif.Tool{Driver: driver})
+	run.Properties = sarifArtifactProperties(&inv.Artifact)
+
+	// Warnings say the scan may have missed something.
+	invocation := sarif.NewInvocation().WithExecutionSuccess(true)
+	for _, w := range inv.Warnings {
+		n := sarif.NewNotification()
+		n.Level = "warning"
+		n.Message = sarif.NewTextMessage(w.String())
+		invocation.ToolExecutionNotifications = append(invocation.ToolExecutionNotifications, n)
+	}
+	run.Invocations = []*sarif.Invocation{invocation}
+
+	vulns := sortedVulns(inv.Vulnerabilities)
+	secrets := sortedSecrets(inv.Secrets)
+	rules := sarifRules(vulns, secrets)
+	index := make(map[string]int, len(rules))
+	for i, r := range rules {
+		index[r.ID] = i
+	}
+	driver.Rules = rules
+
+	// The library's AddResult looks the rule up by a linear search, which
+	// is quadratic over thousands of findings: results are appended here
+	// with the index already known.
+	run.Results = make([]*sarif.Result, 0, len(vulns)+len(secrets))
+	for _, v := range vulns {
+		run.Results = append(run.Results, sarifVulnResult(v, &inv.Artifact).WithRuleIndex(index[v.ID]))
+	}
+	for _, s := range secrets {
+		run.Results = append(run.Results, sarifSecretResult(s, &inv.Artifact).WithRuleIndex(index[sarifSecretRule+s.RuleID]))
+	}
+
+	report, err := sarif.New(sarif.Version210)
+	if err != nil {
+		return nil, err
+	}
+	report.AddRun(run)
+	return report, nil
+}
+
+// sarifRules makes one rule per vulnerability id, then one per secret
+// rule, each sorted by id.
+func sarifRules(vulns []*inventory.Vulnerability, secrets []*inventory.Secret) []*sarif.ReportingDescriptor {
+	byID := map[string][]*inventory.Vulnerability{}
+	var ids []string
+	for _, v := range vulns {
+		if _, ok := byID[v.ID]; !ok {
+			ids = append(ids, v.ID)
+		}
+		byID[v.ID] = append(byID[v.ID], v)
+	}
+	slices.Sort(ids)
+	bySecretRule := map[string][]*inventory.Secret{}
+	var secretRules []string
+	for _, s := range secrets {
+		id := sarifSecretRule + s.RuleID
+		if _, ok := bySecretRule[id]; !ok {
+			secretRules = append(secretRules, id)
+		}
+		bySecretRule[id] = append(bySecretRule[id], s)
+	}
+	slices.Sort(secretRules)
+
+	rules := make([]*sarif.ReportingDescriptor, 0, len(ids)+len(secretRules))
+	for _, id := range ids {
+		rules = append(rules, sarifVulnRule(id, byID[id]))
+	}
+	for _, id := range secretRules {
+		rules = append(rules, sarifSecretRuleFor(id, bySecretRule[id]))
+	}
+	return rules
+}
+
+// sarifVulnRule describes a vulnerability id from its findings (one per
+// affected package): title and description of the first, the worst
+// severity and highest CVSS score of all.
+func sarifVulnRule(id string, vs []*inventory.Vulnerability) *sarif.ReportingDescriptor {
+	first := vs[0]
+	worst := first.Severity
+	var score *inventory.CVSS
+	for _, v := range vs {
+		if inventory.SeverityRank(v.Severity) > inventory.SeverityRank(worst) {
+			worst = v.Severity
+		}
+		if c, ok := primaryCVSS(v); ok && (score == nil || c.Score > score.Score) {
+			score = &c
+		}
+	}
+	worst = severityName(worst)
+
+	title := firstNonEmpty(vs, func(v *inventory.Vulnerability) string { return v.Title })
+	description := firstNonEmpty(vs, func(v *inventory.Vulnerability) string { return v.Description })
+	_, helpURI := advisorySource(id)
+
+	var help strings.Builder
+	help.WriteString(id)
+	if title != "" {
+		help.WriteString(": " + title)
+	}
+	help.WriteString("\nSeverity: " + worst)
+	if score != nil {
+		help.WriteString(" (CVSS " + score.Version + " " + formatScore(score.Score) + ")")
+	}
+	if description != "" {
+		help.WriteString("\n\n" + description)
+	}
+	// The same package at two locations needs saying once.
+	fixes := make([]string, 0, len(vs))
+	for _, v := range vs {
+		fix := inventory.StatusNoFix
+		if v.FixedVersion != "" {
+			fix = "upgrade to " + v.FixedVersion
+		}
+		fixes = append(fixes, "\n- "+v.Package.Name+" "+v.Package.Version+": "+fix)
+	}
+	help.WriteString("\n\nFix:")
+	for _, f := range slices.Compact(fixes) {
+		help.WriteString(f)
+	}
+	var refs []string
+	for _, v := range vs {
+		refs = append(refs, v.References...)
+	}
+	slices.Sort(refs)
+	refs = slices.Compact(refs)
+	if len(refs) > 0 {
+		help.WriteString("\n\nReferences:")
+		for _, r := range refs {
+			help.WriteString("\n- " + r)
+		}
+	}
+
+	props := sarif.Properties{"tags": []string{"vulnerability", "security", worst}}
+	if score != nil {
+		props["security-severity"] = formatScore(score.Score)
+	}
+	rule := sarif.NewRule(id).
+		WithShortDescription(sarif.NewMultiformatMessageString(cmp.Or(title, id))).
+		WithHelpURI(helpURI).
+		WithTextHelp(help.String()).
+		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(worst))).
+		WithProperties(props)
+	if description != "" {
+		rule.WithFullDescription(sarif.NewMultiformatMessageString(description))
+	}
+	return rule
+}
+
+func sarifSecretRuleFor(id string, ss []*inventory.Secret) *sarif.ReportingDescriptor {
+	worst := ss[0].Severity
+	for _, s := range ss {
+		if inventory.SeverityRank(s.Severity) > inventory.SeverityRank(worst) {
+			worst = s.Severity
+		}
+	}
+	worst = severityName(worst)
+	title := cmp.Or(ss[0].Title, ss[0].RuleID)
+	tags := []string{"secret", "security", worst}
+	if c := ss[0].Category; c != "" {
+		tags = append(tags, c)
+	}
+	help := title + " found in the image.\nSeverity: " + worst +
+		"\n\nRevoke and rotate the credential. Deleting the file in a later layer does not" +
+		" remove it from the image: every layer ships, so rebuild the image without it."
+	return sarif.NewRule(id).
+		WithShortDescription(sarif.NewMultiformatMessageString(title)).
+		WithTextHelp(help).
+		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(worst))).
+		WithProperties(sarif.Properties{"tags": tags})
+}
+
+func sarifVulnResult(v *inventory.Vulnerability, a *inventory.Artifact) *sarif.Result {
+	msg := "Package " + v.Package.Name + " " + v.Package.Version + " is vulnerable to " + v.ID + "; "
+	if v.FixedVersion != "" {
+		msg += "fixed in " + v.FixedVersion
+	} else {
+		msg += inventory.StatusNoFix
+	}
+	props := sarif.Properties{
+		"severity":         severityName(v.Severity),
+		"packageName":      v.Package.Name,
+		"installedVersion": v.Package.Version,
+	}
+	if v.Package.PURL != "" {
+		props["purl"] = v.Package.PURL
+	}
+	if v.FixedVersion != "" {
+		props["fixedVersion"] = v.FixedVersion
+	}
+	addLayerProperties(props, v.Location.LayerIndex, v.Location.LayerDiffID, v.Location.CreatedBy)
+	r := sarif.NewRuleResult(v.ID).
+		WithLevel(sarifLevel(v.Severity)).
+		WithMessage(sarif.NewTextMessage(msg)).
+		WithLocations([]*sarif.Location{sarifLocation(v.Location.Path, 1, v.Location.LayerIndex, v.Location.LayerDiffID, a)})
+	r.Properties = props
+	return r
+}
+
+func sarifSecretResult(s *inventory.Secret, a *inventory.Artifact) *sarif.Result {
+	where := s.Path
+	if s.Line > 0 {
+		where += ":" + strconv.Itoa(s.Line)
+	}
+	msg := cmp.Or(s.Title, s.RuleID) + " (" + s.RuleID + ") in " + where + ": " + s.Match
+	if s.DeletedInLayer != nil {
+		msg += "; the file is deleted in layer " + strconv.Itoa(*s.DeletedInLayer) +
+			" but still ships in layer " + strconv.Itoa(s.LayerIndex)
+	}
+	props := sarif.Properties{"severity": severityName(s.Severity), "match": s.Match}
+	addLayerProperties(props, s.LayerIndex, s.LayerDiffID, s.CreatedBy)
+	if s.DeletedInLayer != nil {
+		props["deletedInLayer"] = *s.DeletedInLayer
+	}
+	line := max(s.Line, 1)
+	r := sarif.NewRuleResult(sarifSecretRule + s.RuleID).
+		WithLevel(sarifLevel(s.Severity)).
+		WithMessage(sarif.NewTextMessage(msg)).
+		WithLocations([]*sarif.Location{sarifLocation(s.Path, line, s.LayerIndex, s.LayerDiffID, a)})
+	if s.Fingerprint != "" {
+		// Stable across scans and layers, for deduplicating alerts.
+		r.PartialFingerprints = map[string]any{"secretFingerprint/v1": s.Fingerprint}
+	}
+	r.Properties = props
+	return r
+}
+
+func addLayerProperties(props sarif.Properties, index int, diffID, createdBy string) {
+	if index == inventory.NoLayer {
+		return
+	}
+	props["layerIndex"] = index
+	if diffID != "" {
+		props["layerDiffID"] = diffID
+	}
+	if createdBy != "" {
+		props["createdBy"] = createdBy
+	}
+}
+
+// sarifLocation is a file inside the scanned artifact, at a line, in a
+// layer (a logical location) when the artifact is an image.
+func sarifLocation(path string, line, layerIndex int, diffID string, a *inventory.Artifact) *sarif.Location {
+	uri := sarifURI(path)
+	if uri == "" {
+		uri = sarifURI(artifactName(a))
+	}
+	loc := sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
+		WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri)).
+		WithRegion(sarif.NewRegion().WithStartLine(line)))
+	if layerIndex != inventory.NoLayer {
+		ll := sarif.NewLogicalLocation().
+			WithKind("layer").
+			WithFullyQualifiedName("layer " + strconv.Itoa(layerIndex))
+		if diffID != "" {
+			ll.WithName(diffID)
+		}
+		loc.WithLogicalLocations([]*sarif.LogicalLocation{ll})
+	}
+	return loc
+}
+
+// sarifURI makes a path inside the artifact a relative URI reference: no
+// leading slash, each segment percent-encoded, ":" included so that
+// "config.Env:TOKEN" does not read as a URI scheme.
+func sarifURI(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if p == "" {
+		return ""
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
+	}
+	return strings.Join(segs, "/")
+}
+
+// sarifLevel maps a severity to a SARIF level: error for CRITICAL and
+// HIGH, warning for MEDIUM, note for LOW and UNKNOWN.
+func sarifLevel(severity string) string {
+	switch inventory.SeverityRank(severity) {
+	case 4, 3:
+		return "error"
+	case 2:
+		return "warning"
+	}
+	return "note"
+}
+
+func sarifArtifactProperties(a *inventory.Artifact) sarif.Properties {
+	props := sarif.Properties{"artifactName": artifactName(a), "artifactType": a.Type}
+	if d := artifactDigest(a); d != "" && isImage(a) {
+		props["artifactDigest"] = d
+	}
+	if len(a.RepoTags) > 0 {
+		props["repoTags"] = a.RepoTags
+	}
+	if len(a.RepoDigests) > 0 {
+		props["repoDigests"] = a.RepoDigests
+	}
+	return props
+}
+
+// formatScore writes a CVSS score with one decimal: "7.5", "10.0".
+func formatScore(f float64) string {
+	return strconv.FormatFloat(f, 'f', 1, 64)
+}
+
+func firstNonEmpty(vs []*inventory.Vulnerability, field func(*inventory.Vulnerability) string) string {
+	for _, v := range vs {
+		if s := field(v); s != "" {
+			return s
+		}
+	}
+	return ""
+}

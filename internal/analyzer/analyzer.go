@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -50,22 +51,32 @@ type Input struct {
 	TempDir string
 }
 
-// Spool copies the content into a private temporary file under TempDir and
-// returns its path and a cleanup function. Use it only when a parser insists
-// on a file path.
-func (in Input) Spool(pattern string) (string, func(), error) {
-	dir := in.TempDir
-	if dir == "" {
-		dir = os.TempDir()
+// Spool copies the content into a file in a private temporary directory
+// under TempDir and returns its path and a cleanup function that removes
+// the directory with everything a parser created beside the file (SQLite's
+// -wal and -shm). Use it only when a parser insists on a file path.
+func (in Input) Spool(name string) (string, func(), error) {
+	base := in.TempDir
+	if base == "" {
+		base = os.TempDir()
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(base, 0o700); err != nil {
 		return "", nil, fmt.Errorf("create temp dir: %w", err)
 	}
-	f, err := os.CreateTemp(dir, pattern)
+	dir, err := os.MkdirTemp(base, "spool-*")
 	if err != nil {
+		return "", nil, fmt.Errorf("create temp dir: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	if name == "" || strings.ContainsAny(name, "/\\*") {
+		name = "file"
+	}
+	p := filepath.Join(dir, name)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		cleanup()
 		return "", nil, fmt.Errorf("create temp file: %w", err)
 	}
-	cleanup := func() { _ = os.Remove(f.Name()) }
 	if _, err := in.Content.Seek(0, io.SeekStart); err != nil {
 		f.Close()
 		cleanup()
@@ -80,7 +91,7 @@ func (in Input) Spool(pattern string) (string, func(), error) {
 		cleanup()
 		return "", nil, err
 	}
-	return f.Name(), cleanup, nil
+	return p, cleanup, nil
 }
 
 // Result is what one analyzer found in one file.

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/apk"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/dpkg"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/rpm"
 )
 
 // Tags that select analyzers.
@@ -26,6 +28,8 @@ type entry struct {
 var all = []entry{
 	{func() analyzer.Analyzer { return osrelease.New() }, []string{TagOS}},
 	{func() analyzer.Analyzer { return dpkg.New() }, []string{TagOS, TagPkg}},
+	{func() analyzer.Analyzer { return apk.New() }, []string{TagOS, TagPkg}},
+	{func() analyzer.Analyzer { return rpm.New() }, []string{TagOS, TagPkg}},
 }
 
 // Default returns the group of all analyzers.

@@ -221,3 +221,65 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+// imageOf builds a one-layer docker-archive of files.
+func imageOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	writeTree(t, root, files)
+	tarPath := filepath.Join(dir, "layer.tar")
+	if err := imagebuild.WriteDirTar(root, tarPath); err != nil {
+		t.Fatal(err)
+	}
+	img, err := imagebuild.Image([]imagebuild.Layer{{Tar: tarPath, CreatedBy: "ADD rootfs /"}}, v1.Config{}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "img.tar")
+	if err := imagebuild.WriteDockerArchive(out, "example.com/x:1", img); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestBrokenDatabaseIsAWarning: a corrupt package database fails that
+// analyzer for that file, not the scan, and the report says so.
+func TestBrokenDatabaseIsAWarning(t *testing.T) {
+	img := imageOf(t, map[string]string{
+		"etc/os-release":       "ID=debian\nVERSION_ID=12\n",
+		"var/lib/dpkg/status":  statusFile,
+		"var/lib/rpm/Packages": strings.Repeat("\x00\x05\x31\x62 not a berkeley db ", 200),
+		"lib/apk/db/installed": "P:musl\nV:1.2.5-r0\n\nthis line is not a field\n",
+	})
+	code, out, errOut := run(t, "scan", "image", img, "--format", "json", "--scanners=")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Packages []struct{ Name string }
+		Warnings []struct{ Analyzer, Path, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, p := range doc.Packages {
+		names[p.Name] = true
+	}
+	if !names["libc6"] || !names["zlib1g"] {
+		t.Errorf("dpkg packages missing: %v", names)
+	}
+	warned := map[string]bool{}
+	for _, w := range doc.Warnings {
+		warned[w.Analyzer+" "+w.Path] = true
+	}
+	for _, want := range []string{"pkg/rpm /var/lib/rpm/Packages", "pkg/apk /lib/apk/db/installed"} {
+		if !warned[want] {
+			t.Errorf("no warning %q in %+v", want, doc.Warnings)
+		}
+	}
+	if !strings.Contains(errOut, "/var/lib/rpm/Packages") {
+		t.Errorf("stderr does not name the broken file: %q", errOut)
+	}
+}

@@ -32,7 +32,7 @@ const (
 // evaluate decides, as the OSV schema defines it, whether installed is
 // affected by a: listed in versions, or inside a SEMVER/ECOSYSTEM range
 // (GIT ranges describe commits, not package versions, and are ignored).
-func evaluate(eco string, installed *version.Version, a *osv.Affected) verdict {
+func evaluate(vc *versions, eco string, installed *version.Version, a *osv.Affected) verdict {
 	var problems []string
 	if len(a.Versions) > maxVersions {
 		problems = append(problems, fmt.Sprintf("%d listed versions, more than the %d examined", len(a.Versions), maxVersions))
@@ -44,15 +44,17 @@ func evaluate(eco string, installed *version.Version, a *osv.Affected) verdict {
 		if lv == installed.String() {
 			return verdict{affected: true, matched: "listed version " + lv}
 		}
-		if c, err := installed.Compare(lv); err == nil && c == 0 {
-			return verdict{affected: true, matched: "listed version " + lv}
+		if v, err := vc.parse(eco, lv); err == nil {
+			if c, err := installed.CompareVersion(v); err == nil && c == 0 {
+				return verdict{affected: true, matched: "listed version " + lv}
+			}
 		}
 	}
 	for _, r := range a.Ranges {
 		if r.Type == osv.RangeGit {
 			continue
 		}
-		v, err := inRange(eco, installed, r)
+		v, err := inRange(vc, eco, installed, r)
 		if err != "" {
 			problems = append(problems, err)
 			continue
@@ -67,7 +69,7 @@ func evaluate(eco string, installed *version.Version, a *osv.Affected) verdict {
 // inRange implements the schema's evaluation: sort the events, then walk
 // them; introduced turns "affected" on, fixed (at or below the version) and
 // last_affected (below it) turn it off; limit events cap the range.
-func inRange(eco string, installed *version.Version, r osv.Range) (verdict, string) {
+func inRange(vc *versions, eco string, installed *version.Version, r osv.Range) (verdict, string) {
 	if len(r.Events) > maxEvents {
 		return verdict{}, fmt.Sprintf("range with %d events, more than %d", len(r.Events), maxEvents)
 	}
@@ -91,7 +93,7 @@ func inRange(eco string, installed *version.Version, r osv.Range) (verdict, stri
 				limitStar = true
 				continue
 			}
-			lv, err := version.Parse(eco, e.Limit)
+			lv, err := vc.parse(eco, e.Limit)
 			if err != nil {
 				return verdict{}, "limit " + err.Error()
 			}
@@ -102,7 +104,7 @@ func inRange(eco string, installed *version.Version, r osv.Range) (verdict, stri
 		if evs[i].raw == "0" && evs[i].kind == "introduced" {
 			continue
 		}
-		v, err := version.Parse(eco, evs[i].raw)
+		v, err := vc.parse(eco, evs[i].raw)
 		if err != nil {
 			return verdict{}, err.Error()
 		}
@@ -190,4 +192,27 @@ func inRange(eco string, installed *version.Version, r osv.Range) (verdict, stri
 	}
 	out.matched = strings.TrimSpace(r.Type + " " + lower + " " + upper)
 	return out, ""
+}
+
+// versions memoises parsed versions for one Match: advisories repeat the
+// same event versions across packages and records.
+type versions struct {
+	m map[string]parsedVersion
+}
+
+type parsedVersion struct {
+	v   *version.Version
+	err error
+}
+
+func newVersions() *versions { return &versions{m: map[string]parsedVersion{}} }
+
+func (vc *versions) parse(eco, raw string) (*version.Version, error) {
+	k := eco + "\x00" + raw
+	if p, ok := vc.m[k]; ok {
+		return p.v, p.err
+	}
+	v, err := version.Parse(eco, raw)
+	vc.m[k] = parsedVersion{v, err}
+	return v, err
 }

@@ -41,6 +41,8 @@ type hit struct {
 // Match finds the vulnerabilities of inv's packages.
 func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, error) {
 	res := &Result{Vulnerabilities: []inventory.Vulnerability{}}
+	src = &memoSource{src: src, m: map[string][]*osv.Vulnerability{}}
+	vc := newVersions()
 	skipped := map[string]int{}
 	for i := range inv.Packages {
 		if err := ctx.Err(); err != nil {
@@ -55,7 +57,7 @@ func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, 
 		var hits []hit
 		seen := map[string]bool{}
 		for _, q := range qs {
-			installed, err := version.Parse(q.ecosystem, q.version)
+			installed, err := vc.parse(q.ecosystem, q.version)
 			if err != nil {
 				res.Warnings = append(res.Warnings, warn(p, fmt.Sprintf("%s %s: %v; not matched against advisories", p.Name, q.version, err)))
 				continue
@@ -73,7 +75,7 @@ func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, 
 					if a.Package.Ecosystem != q.ecosystem || osv.NormalizeName(q.ecosystem, a.Package.Name) != osv.NormalizeName(q.ecosystem, q.name) {
 						continue
 					}
-					vd := evaluate(q.ecosystem, installed, a)
+					vd := evaluate(vc, q.ecosystem, installed, a)
 					if vd.problem != "" && !vd.affected {
 						res.Warnings = append(res.Warnings, warn(p, fmt.Sprintf("%s: cannot decide whether %s %s is affected: %s", v.ID, q.name, q.version, vd.problem)))
 					}
@@ -93,6 +95,26 @@ func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, 
 	sort.Slice(res.Warnings, func(i, j int) bool { return res.Warnings[i].String() < res.Warnings[j].String() })
 	SortVulnerabilities(res.Vulnerabilities)
 	return res, nil
+}
+
+// memoSource remembers lookups within one Match: images carry the same
+// source package many times (libc6, libc-bin, locales: all glibc).
+type memoSource struct {
+	src Source
+	m   map[string][]*osv.Vulnerability
+}
+
+func (s *memoSource) Lookup(ctx context.Context, eco, name string) ([]*osv.Vulnerability, error) {
+	k := eco + "\x00" + name
+	if v, ok := s.m[k]; ok {
+		return v, nil
+	}
+	v, err := s.src.Lookup(ctx, eco, name)
+	if err != nil {
+		return nil, err
+	}
+	s.m[k] = v
+	return v, nil
 }
 
 func warn(p *inventory.Package, msg string) inventory.Warning {

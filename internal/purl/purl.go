@@ -23,9 +23,7 @@ func ForPackage(p *inventory.Package, os *inventory.OS) string {
 	case inventory.TypeDeb:
 		add("arch", p.Arch)
 		add("distro", distro(os))
-		if p.Source != nil && p.Source.Name != p.Name {
-			add("upstream", p.Source.Name)
-		}
+		add("upstream", upstream(p))
 		return packageurl.NewPackageURL(packageurl.TypeDebian, namespace(p.Type, os), p.Name, p.Version, q, "").ToString()
 	case inventory.TypeApk:
 		add("arch", p.Arch)
@@ -37,12 +35,29 @@ func ForPackage(p *inventory.Package, os *inventory.OS) string {
 		if p.Epoch != 0 {
 			add("epoch", strconv.Itoa(p.Epoch))
 		}
-		if p.Source != nil && p.Source.Name != p.Name {
-			add("upstream", p.Source.Name)
-		}
+		add("upstream", upstream(p))
 		return packageurl.NewPackageURL(packageurl.TypeRPM, namespace(p.Type, os), p.Name, p.Version, q, "").ToString()
 	}
 	return packageurl.NewPackageURL(p.Type, "", p.Name, p.Version, q, "").ToString()
+}
+
+// upstream names the source package when it differs from the binary one:
+// NAME, or NAME@VERSION when the versions differ too (a binNMU, an epoch
+// on the binary only), so a PURL-only consumer can still match the
+// distro's advisories, which are keyed by source name and version.
+func upstream(p *inventory.Package) string {
+	if p.Source == nil || p.Source.Name == "" {
+		return ""
+	}
+	sameName := p.Source.Name == p.Name
+	sameVersion := p.Source.Version == "" || p.Source.Version == p.Version
+	switch {
+	case sameName && sameVersion:
+		return ""
+	case sameVersion:
+		return p.Source.Name
+	}
+	return p.Source.Name + "@" + p.Source.Version
 }
 
 // IsOSType reports whether packages of type t are OS packages, whose PURL

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/report"
@@ -23,6 +24,7 @@ import (
 // scanFlags are shared by scan image, scan fs, scan sbom and sbom.
 type scanFlags struct {
 	findings         bool // the command reports findings (scan *), not only an inventory (sbom)
+	sourceTree       bool // scan fs: lockfiles and go.mod count too
 	scanners         []string
 	severity         []string
 	ignoreUnfixed    bool
@@ -81,6 +83,7 @@ func newScanCmd(g *globals) *cobra.Command {
 		Example: `  bulkhead scan fs ./rootfs`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			fsFlags.sourceTree = true
 			return runScan(cmd.Context(), g, &fsFlags, source.Dir+":"+args[0])
 		},
 	}
@@ -131,11 +134,15 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 		scanners = nil
 	}
 	opts := scan.Options{
+		Mode:     list.Image,
 		CacheDir: g.cacheDir,
 		NoCache:  f.noCache,
 		Parallel: f.parallel,
 		Progress: progress.New(g.stderr, g.quiet),
 		Logger:   g.logger,
+	}
+	if f.sourceTree {
+		opts.Mode = list.SourceTree
 	}
 	if scanners[scannerVuln] {
 		db, err := vulndb.Open(g.cacheDir)

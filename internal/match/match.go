@@ -57,6 +57,9 @@ func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, 
 		var hits []hit
 		seen := map[string]bool{}
 		for _, q := range qs {
+			if q.version == "" {
+				continue // no version (a Go main module built from a checkout): nothing to compare
+			}
 			installed, err := vc.parse(q.ecosystem, q.version)
 			if err != nil {
 				res.Warnings = append(res.Warnings, warn(p, fmt.Sprintf("%s %s: %v; not matched against advisories", p.Name, q.version, err)))

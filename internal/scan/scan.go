@@ -30,7 +30,8 @@ import (
 
 // Options tune a scan.
 type Options struct {
-	Analyzers   *analyzer.Group // nil: list.Default()
+	Analyzers   *analyzer.Group // nil: list.Default(Mode)
+	Mode        list.Mode       // Image (installed software) or SourceTree (also lockfiles)
 	CacheDir    string          // "" disables the layer cache
 	NoCache     bool            // neither read nor write the layer cache
 	Parallel    int             // layers read at once; 0: number of CPUs
@@ -62,7 +63,7 @@ type Result struct {
 func Run(ctx context.Context, target *source.Target, opts Options) (*Result, error) {
 	start := time.Now()
 	if opts.Analyzers == nil {
-		opts.Analyzers = list.Default()
+		opts.Analyzers = list.Default(opts.Mode)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

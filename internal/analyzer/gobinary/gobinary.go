@@ -84,22 +84,23 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 	}
 	pkgs, err := Parse(ctx, in.Content, size)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
+		err = fmt.Errorf("read %s: %w", in.Path, err)
 	}
 	if len(pkgs) == 0 {
-		return nil, nil
+		return nil, err
 	}
 	for i := range pkgs {
 		pkgs[i].FoundBy = Name
 		pkgs[i].Locations = []inventory.Location{{Path: in.Path}}
 	}
-	return &analyzer.Result{Packages: pkgs}, nil
+	return &analyzer.Result{Packages: pkgs}, err
 }
 
 // Parse returns the modules and toolchain recorded in the executable r of
 // size bytes. A file that is not an executable, or an intact executable
 // that Go did not build, yields no packages and no error; an executable
-// whose structure is broken yields an error wrapping ErrMalformed.
+// whose structure is broken yields an error wrapping ErrMalformed, and the
+// packages when its build information could still be read.
 func Parse(ctx context.Context, r io.ReaderAt, size int64) ([]inventory.Package, error) {
 	if size > MaxFileSize {
 		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", size, MaxFileSize)
@@ -112,16 +113,19 @@ func Parse(ctx context.Context, r io.ReaderAt, size int64) ([]inventory.Package,
 		return nil, err
 	}
 	bi, err := buildinfo.Read(r)
-	if err != nil {
-		// buildinfo does not say whether the file is broken or simply
-		// not Go's, so check the structure of the failures only: most
-		// executables in an image are not Go's.
-		if serr := checkStructure(f, r, size); serr != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, f, serr)
-		}
-		return nil, nil
+	// buildinfo does not tell a broken file from one Go did not build, and
+	// reads a truncated file as long as the bytes it needs are there: the
+	// structure is checked on its own.
+	serr := checkStructure(f, r, size)
+	if serr != nil {
+		serr = fmt.Errorf("%w: %s: %v", ErrMalformed, f, serr)
 	}
-	return packages(bi), nil
+	if err != nil {
+		return nil, serr
+	}
+	// What could be read is returned even from a broken file, with the
+	// error.
+	return packages(bi), serr
 }
 
 // packages lists the main module, the dependencies as built and the

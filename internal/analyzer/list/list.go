@@ -10,14 +10,25 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/apk"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/dpkg"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gobinary"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gomod"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npm"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npmlock"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/python"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/pythonlock"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/rpm"
 )
 
 // Tags that select analyzers.
 const (
-	TagOS  = "os"  // operating system and its packages
-	TagPkg = "pkg" // any package inventory
+	TagOS   = "os"   // operating system and its packages
+	TagPkg  = "pkg"  // any package inventory
+	TagLang = "lang" // language packages
+	// TagDeclared marks analyzers of declared dependencies (lockfiles,
+	// go.mod): they run on source trees (scan fs), not on images, where
+	// what is installed is what counts.
+	TagDeclared = "declared"
 )
 
 type entry struct {
@@ -30,11 +41,35 @@ var all = []entry{
 	{func() analyzer.Analyzer { return dpkg.New() }, []string{TagOS, TagPkg}},
 	{func() analyzer.Analyzer { return apk.New() }, []string{TagOS, TagPkg}},
 	{func() analyzer.Analyzer { return rpm.New() }, []string{TagOS, TagPkg}},
+	{func() analyzer.Analyzer { return gobinary.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return npm.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return python.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return gomod.New() }, []string{TagLang, TagPkg, TagDeclared}},
+	{func() analyzer.Analyzer { return npmlock.New() }, []string{TagLang, TagPkg, TagDeclared}},
+	{func() analyzer.Analyzer { return pythonlock.New() }, []string{TagLang, TagPkg, TagDeclared}},
 }
 
-// Default returns the group of all analyzers.
-func Default() *analyzer.Group {
-	g, err := Select(nil)
+// Mode says what is being scanned.
+type Mode int
+
+const (
+	// Image: an image or a root filesystem: installed software only.
+	Image Mode = iota
+	// SourceTree: a checkout: installed software and declared
+	// dependencies (lockfiles, go.mod).
+	SourceTree
+)
+
+// Default returns the package analyzers for mode.
+func Default(mode Mode) *analyzer.Group {
+	var as []analyzer.Analyzer
+	for _, e := range all {
+		if mode == Image && contains(e.tags, TagDeclared) {
+			continue
+		}
+		as = append(as, e.new())
+	}
+	g, err := analyzer.NewGroup(as...)
 	if err != nil {
 		panic(err) // the registry itself is wrong: a programming error
 	}

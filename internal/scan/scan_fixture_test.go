@@ -128,6 +128,17 @@ func TestDemoImageAgainstDpkgQuery(t *testing.T) {
 			if p := byName["libgcc-s1"]; len(p.Licenses) == 0 {
 				t.Errorf("libgcc-s1 has no licence: its doc dir is a symlink to gcc-12-base's")
 			}
+			langs := map[string]string{}
+			for _, p := range inv.Packages {
+				if p.Type != inventory.TypeDeb {
+					langs[p.Type+" "+p.Name+" "+p.Version] = p.Locations[0].Path
+				}
+			}
+			for _, want := range []string{"npm lodash 4.17.15", "npm minimist 1.2.0", "golang golang.org/x/text v0.3.0"} {
+				if _, ok := langs[want]; !ok {
+					t.Errorf("%s not found; language packages: %v", want, langs)
+				}
+			}
 			if first == nil {
 				first = inv
 			} else if diff := cmp.Diff(first.Packages, inv.Packages); diff != "" {

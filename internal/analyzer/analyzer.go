@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // Analyzer inspects single files and reports what they reveal.
@@ -104,6 +105,10 @@ type Result struct {
 	Licenses []PackageLicense `json:"licenses,omitempty"`
 	// Secrets found in the file (masked; layer fields filled by squash).
 	Secrets []inventory.Secret `json:"secrets,omitempty"`
+	// Misconfigs are misconfiguration findings: Dockerfile, Kubernetes
+	// and Compose checks in source trees, file facts (setuid, world-writable,
+	// caches) in images.
+	Misconfigs []misconfig.Finding `json:"misconfigs,omitempty"`
 	// Owned lists the files an OS package installed (dpkg's info/*.list):
 	// a language package inside them is the OS package, not a second one.
 	Owned []OwnedFiles `json:"owned,omitempty"`
@@ -125,7 +130,7 @@ type PackageLicense struct {
 
 // Empty reports whether r carries nothing.
 func (r *Result) Empty() bool {
-	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0 && len(r.Owned) == 0)
+	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0 && len(r.Owned) == 0 && len(r.Misconfigs) == 0)
 }
 
 // FileResult records the outcome of every analyzer that looked at one path.

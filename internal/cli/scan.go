@@ -13,6 +13,8 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig/image"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/report"
 	"github.com/bulkhead-sec/bulkhead/internal/sbom"
@@ -30,6 +32,8 @@ type scanFlags struct {
 	ignoreUnfixed    bool
 	exitCode         int
 	dbMaxAge         time.Duration
+	skipChecks       []string
+	maxImageAge      time.Duration
 	format           string
 	output           string
 	noCache          bool
@@ -51,6 +55,8 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
 		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never)")
 		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
+		fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "misconfiguration check ids to skip (BH-DF-003, BH-K8S-*); see bulkhead checks list")
+		fl.DurationVar(&f.maxImageAge, "max-image-age", 0, "report images older than this (misconfig BH-IMG-010; default 180 days, negative: never)")
 	}
 	if image {
 		fl.StringVar(&f.platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
@@ -144,6 +150,13 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	if f.sourceTree {
 		opts.Mode = list.SourceTree
 	}
+	if scanners[scannerMisconfig] {
+		if err := misconfig.ValidateSkip(f.skipChecks); err != nil {
+			return &exitError{ExitError, err}
+		}
+		opts.Misconfig = true
+		opts.MisconfigOptions = image.Options{Options: misconfig.Options{Skip: f.skipChecks}, MaxAge: f.maxImageAge}
+	}
 	if scanners[scannerVuln] {
 		db, err := vulndb.Open(g.cacheDir)
 		if err != nil {
@@ -210,10 +223,11 @@ func readSBOM(file string) (*inventory.Inventory, error) {
 
 // Scanners.
 const (
-	scannerVuln = "vuln"
+	scannerVuln      = "vuln"
+	scannerMisconfig = "misconfig"
 )
 
-var allScanners = []string{scannerVuln}
+var allScanners = []string{scannerVuln, scannerMisconfig}
 
 func parseScanners(names []string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -241,8 +255,19 @@ func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
 	for _, s := range f.severity {
 		sev[strings.ToUpper(strings.TrimSpace(s))] = true
 	}
+	others := len(inv.Secrets)
+	if inv.Misconfigurations != nil {
+		kept := inv.Misconfigurations[:0]
+		for _, m := range inv.Misconfigurations {
+			if len(sev) == 0 || sev[m.Severity] {
+				kept = append(kept, m)
+			}
+		}
+		inv.Misconfigurations = kept
+		others += len(kept)
+	}
 	if inv.Vulnerabilities == nil {
-		return len(inv.Secrets)
+		return others
 	}
 	kept := inv.Vulnerabilities[:0]
 	for _, v := range inv.Vulnerabilities {
@@ -255,7 +280,7 @@ func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
 		kept = append(kept, v)
 	}
 	inv.Vulnerabilities = kept
-	return len(kept) + len(inv.Secrets)
+	return len(kept) + others
 }
 
 // writeReport writes to --output (atomically) or stdout.

@@ -6,6 +6,8 @@ package inventory
 import (
 	"sort"
 	"strings"
+
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // Package types as used in PURLs and reports.
@@ -181,7 +183,9 @@ type Inventory struct {
 	// Vulnerabilities is nil when vulnerability scanning was not run.
 	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
 	Secrets         []Secret        `json:"secrets,omitempty"`
-	Warnings        []Warning       `json:"warnings,omitempty"`
+	// Misconfigurations is nil when the misconfig scanner did not run.
+	Misconfigurations []misconfig.Finding `json:"misconfigurations,omitempty"`
+	Warnings          []Warning           `json:"warnings,omitempty"`
 }
 
 // Secret is a credential found in a file, the image config or its history.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // SchemaVersion is the version of bulkhead's JSON inventory. Bump it when a
@@ -27,7 +29,9 @@ type jsonDocument struct {
 	Packages        []inventory.Package       `json:"packages"`
 	Vulnerabilities []inventory.Vulnerability `json:"vulnerabilities,omitzero"`
 	Secrets         []inventory.Secret        `json:"secrets,omitzero"`
-	Warnings        []inventory.Warning       `json:"warnings,omitempty"`
+	// Misconfigurations: the same rule as vulnerabilities and secrets.
+	Misconfigurations []misconfig.Finding `json:"misconfigurations,omitzero"`
+	Warnings          []inventory.Warning `json:"warnings,omitempty"`
 }
 
 func writeJSON(w io.Writer, inv *inventory.Inventory, _ *Options) error {
@@ -53,10 +57,32 @@ func writeJSON(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 			doc.Secrets = append(doc.Secrets, *s)
 		}
 	}
+	if inv.Misconfigurations != nil {
+		doc.Misconfigurations = append(make([]misconfig.Finding, 0, len(inv.Misconfigurations)), inv.Misconfigurations...)
+		sortMisconfigs(doc.Misconfigurations)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(&doc)
+}
+
+// sortMisconfigs orders findings by severity (worst first), path, line,
+// then id.
+func sortMisconfigs(ms []misconfig.Finding) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := &ms[i], &ms[j]
+		if ra, rb := inventory.SeverityRank(a.Severity), inventory.SeverityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.ID < b.ID
+	})
 }
 
 // ErrSchemaVersion is returned, wrapped, by ReadJSON for a file without a
@@ -76,11 +102,12 @@ func ReadJSON(r io.Reader) (*inventory.Inventory, error) {
 			ErrSchemaVersion, doc.SchemaVersion, SchemaVersion)
 	}
 	return &inventory.Inventory{
-		Artifact:        doc.Artifact,
-		OS:              doc.OS,
-		Packages:        doc.Packages,
-		Vulnerabilities: doc.Vulnerabilities,
-		Secrets:         doc.Secrets,
-		Warnings:        doc.Warnings,
+		Artifact:          doc.Artifact,
+		OS:                doc.OS,
+		Packages:          doc.Packages,
+		Vulnerabilities:   doc.Vulnerabilities,
+		Secrets:           doc.Secrets,
+		Misconfigurations: doc.Misconfigurations,
+		Warnings:          doc.Warnings,
 	}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
@@ -23,6 +24,8 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/cache"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/match"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig/image"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/source"
 	"github.com/bulkhead-sec/bulkhead/internal/squash"
@@ -41,6 +44,12 @@ type Options struct {
 	// Vulns is the advisory source; when set, packages are matched
 	// against it and Inventory.Vulnerabilities is filled (possibly empty).
 	Vulns match.Source
+	// Misconfig turns on misconfiguration checks: Dockerfiles, Kubernetes
+	// and Compose files in source trees; the config, history and file
+	// facts of images.
+	Misconfig bool
+	// MisconfigOptions: skipped checks, maximum image age.
+	MisconfigOptions image.Options
 }
 
 // Stats describe the work a scan did.
@@ -54,16 +63,21 @@ type Stats struct {
 
 // Result is the outcome of a scan.
 type Result struct {
-	Inventory inventory.Inventory
-	Deleted   []squash.Deleted
-	Stats     Stats
+	Inventory  inventory.Inventory
+	Deleted    []squash.Deleted
+	Stats      Stats
+	misconfigs []misconfig.Finding // file findings before image checks
 }
 
 // Run scans target.
 func Run(ctx context.Context, target *source.Target, opts Options) (*Result, error) {
 	start := time.Now()
 	if opts.Analyzers == nil {
-		opts.Analyzers = list.Default(opts.Mode)
+		g, err := list.For(opts.Mode, list.Scanners{Misconfig: opts.Misconfig, MisconfigOptions: opts.MisconfigOptions.Options})
+		if err != nil {
+			return nil, err
+		}
+		opts.Analyzers = g
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -88,6 +102,20 @@ func Run(ctx context.Context, target *source.Target, opts Options) (*Result, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.Misconfig {
+		var cfg *v1.ConfigFile
+		if target.Image != nil {
+			cfg = target.Image.Config
+		}
+		if cfg != nil {
+			res.Inventory.Misconfigurations = image.Check(cfg, res.misconfigs, opts.MisconfigOptions)
+		} else {
+			res.Inventory.Misconfigurations = misconfig.Filter(res.misconfigs, nil, opts.MisconfigOptions.Options)
+		}
+		if res.Inventory.Misconfigurations == nil {
+			res.Inventory.Misconfigurations = []misconfig.Finding{}
+		}
 	}
 	if opts.Vulns != nil {
 		mr, err := match.Match(ctx, opts.Vulns, &res.Inventory)
@@ -213,8 +241,9 @@ func runImage(ctx context.Context, img *source.Image, fa *fileAnalyzer, opts Opt
 		}
 	}
 	return &Result{
-		Inventory: inv,
-		Deleted:   out.Deleted,
+		Inventory:  inv,
+		Deleted:    out.Deleted,
+		misconfigs: out.Misconfigs,
 		Stats: Stats{Layers: len(layers), LayersCached: int(cached.Load()), BytesRead: bytesRead.Load(),
 			Files: int(files.Load())},
 	}, nil
@@ -239,7 +268,7 @@ func runDir(ctx context.Context, target *source.Target, fa *fileAnalyzer) (*Resu
 	for _, w := range lr.Warnings {
 		inv.Warnings = append(inv.Warnings, inventory.Warning{Message: w})
 	}
-	return &Result{Inventory: inv, Stats: Stats{Files: lr.FileCount, BytesRead: lr.Bytes}}, nil
+	return &Result{Inventory: inv, Stats: Stats{Files: lr.FileCount, BytesRead: lr.Bytes}, misconfigs: out.Misconfigs}, nil
 }
 
 type readCloser struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/purl"
 )
 
@@ -44,6 +45,9 @@ type Output struct {
 	Deleted   []Deleted
 	// Symlinks of the final filesystem, for Resolve.
 	Symlinks map[string]string
+	// Misconfigs found in files of the final filesystem, with the layer
+	// that added each file (image checks group and explain them).
+	Misconfigs []misconfig.Finding
 }
 
 type entry struct {
@@ -168,7 +172,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 	osFound := map[string]*inventory.OS{}
 	licenses := map[string][]string{} // type\x00name → licences
 	var owned []analyzer.OwnedFiles
-	byKey := map[string]int{}         // package key → index in inv.Packages
+	byKey := map[string]int{} // package key → index in inv.Packages
 	for _, p := range paths {
 		ans := make([]string, 0, len(state[p]))
 		for an := range state[p] {
@@ -197,6 +201,21 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 				licenses[l.Type+"\x00"+l.Name] = l.Licenses
 			}
 			owned = append(owned, r.Owned...)
+			for _, m := range r.Misconfigs {
+				if e.layer >= 0 && e.layer < len(layers) {
+					l := e.layer
+					if m.LayerIndex == nil {
+						m.LayerIndex = &l
+					}
+					if m.LayerDiffID == "" {
+						m.LayerDiffID = layers[l].DiffID
+					}
+					if m.CreatedBy == "" {
+						m.CreatedBy = layers[l].CreatedBy
+					}
+				}
+				out.Misconfigs = append(out.Misconfigs, m)
+			}
 			h := hist[p+"\x00"+an]
 			for _, pkg := range r.Packages {
 				origin := originLayer(h, pkg.Key(), e.layer)

@@ -45,8 +45,6 @@ type builder struct {
 	stmts           struct {
 		get, delAffected, upsert, insAffected, seen *sql.Stmt
 	}
-	// fresh is set when the build did not start from an existing DB.
-	fresh bool
 	// note, when set, says why an existing DB was not carried over.
 	note string
 }
@@ -77,13 +75,13 @@ func newBuilder(ctx context.Context, cacheDir string, now time.Time, progress io
 	}
 	b.tmp = f.Name()
 	copied, note, err := copyIfUsable(ctx, b.final, f)
+	b.note = note
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("copying the current vulnerability database: %w (is the disk full?)", err)
 	}
-	b.fresh, b.note = !copied, note
 	if err := os.Chmod(b.tmp, 0o644); err != nil {
 		return nil, fmt.Errorf("creating the new vulnerability database: %w", err)
 	}
@@ -109,11 +107,12 @@ func newBuilder(ctx context.Context, cacheDir string, now time.Time, progress io
 	}{
 		{&b.stmts.get, `SELECT modified, digest FROM advisories WHERE id = ?`},
 		{&b.stmts.delAffected, `DELETE FROM affected WHERE advisory_id = ?`},
-		{&b.stmts.upsert, `INSERT INTO advisories (id, modified, published, withdrawn, summary, severity_json, aliases_json, origin, digest, raw)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		{&b.stmts.upsert, `INSERT INTO advisories (id, modified, published, withdrawn, summary, severity_json, aliases_json, origin, digest, rec, raw)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET modified = excluded.modified, published = excluded.published,
 				withdrawn = excluded.withdrawn, summary = excluded.summary, severity_json = excluded.severity_json,
-				aliases_json = excluded.aliases_json, origin = excluded.origin, digest = excluded.digest, raw = excluded.raw`},
+				aliases_json = excluded.aliases_json, origin = excluded.origin, digest = excluded.digest,
+				rec = excluded.rec, raw = excluded.raw`},
 		{&b.stmts.insAffected, `INSERT OR IGNORE INTO affected (ecosystem, name_norm, advisory_id) VALUES (?, ?, ?)`},
 		{&b.stmts.seen, `INSERT OR IGNORE INTO temp.seen (id) VALUES (?)`},
 	} {
@@ -219,7 +218,7 @@ func (b *builder) put(ctx context.Context, r *record, origin string, markSeen bo
 		}
 	}
 	if _, err := b.stmts.upsert.ExecContext(ctx, r.id, r.modified, nullInt(r.published), nullInt(r.withdrawn),
-		r.summary, nullText(r.severity), nullText(r.aliases), origin, r.digest, r.raw); err != nil {
+		r.summary, nullText(r.severity), nullText(r.aliases), origin, r.digest, r.rec, r.raw); err != nil {
 		return 0, b.writeErr(ctx, r.id, err)
 	}
 	if r.withdrawn == nil {

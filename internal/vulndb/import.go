@@ -19,7 +19,7 @@ import (
 
 // ImportOptions configure Import.
 type ImportOptions struct {
-	// Progress receives one line per source read and per 100,000 records;
+	// Progress receives a line per source read and per 100,000 records;
 	// nil for none.
 	Progress io.Writer
 	// Limits bound hostile input; zero fields take DefaultLimits.
@@ -98,16 +98,16 @@ func Import(ctx context.Context, cacheDir string, paths []string, opts ImportOpt
 	st := &ImportStats{Path: b.final, Ecosystems: map[string]int{}, Note: b.note}
 	imp := &importer{b: b, lim: opts.Limits.withDefaults(), stats: st, progress: opts.Progress}
 	for _, p := range abs {
-		before := st.Records
+		records, skipped, warnings := st.Records, st.Skipped, len(st.Warnings)
 		if err := imp.run(ctx, pathFeeder(p, imp.lim), "import", false); err != nil {
 			b.abort()
 			return nil, err
 		}
-		if st.Records == before {
+		if st.Records == records {
 			b.abort()
 			msg := fmt.Sprintf("import %s: no OSV records found", p)
-			if len(st.Warnings) > 0 {
-				msg += fmt.Sprintf(" (%d skipped; first: %s)", st.Skipped, st.Warnings[0])
+			if len(st.Warnings) > warnings {
+				msg += fmt.Sprintf(" (%d skipped; first: %s)", st.Skipped-skipped, st.Warnings[warnings])
 			}
 			return nil, errors.New(msg + ": expected osv.dev all.zip files, zips or directories of OSV JSON")
 		}
@@ -219,7 +219,7 @@ func (imp *importer) run(ctx context.Context, feed feeder, origin string, markSe
 	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("import interrupted, the vulnerability database is unchanged: %w", ctx.Err())
+			return fmt.Errorf("interrupted, the vulnerability database is unchanged: %w", ctx.Err())
 		}
 		return err
 	}
@@ -237,6 +237,9 @@ func (imp *importer) store(ctx context.Context, j *job, origin string, markSeen 
 		imp.sources[j.source] = bases
 		imp.order = append(imp.order, j.source)
 		st.Sources++
+		if imp.progress != nil {
+			fmt.Fprintf(imp.progress, "  reading %s\n", j.source)
+		}
 	}
 	st.BytesRead += j.weight - 1
 	if j.err != nil {
@@ -273,13 +276,19 @@ func (imp *importer) store(ctx context.Context, j *job, origin string, markSeen 
 }
 
 // touchSources records, per base ecosystem, the source its data came from.
+// An osv.dev export (<Ecosystem>/all.zip) counts as the source of its own
+// ecosystem only, not of others its advisories mention in passing.
 func (imp *importer) touchSources(ctx context.Context) error {
 	for _, src := range imp.order {
-		bases := make([]string, 0, len(imp.sources[src]))
-		for e := range imp.sources[src] {
-			bases = append(bases, e)
+		var bases []string
+		if eco := filepath.Base(filepath.Dir(src)); filepath.Base(src) == "all.zip" && imp.sources[src][eco] {
+			bases = []string{eco}
+		} else {
+			for e := range imp.sources[src] {
+				bases = append(bases, e)
+			}
+			slices.Sort(bases)
 		}
-		slices.Sort(bases)
 		for _, e := range bases {
 			if err := imp.b.touch(ctx, e, src); err != nil {
 				return err
@@ -372,13 +381,17 @@ func feedZip(ctx context.Context, source, path string, lim Limits, emit emitFunc
 		return fmt.Errorf("import: %w", err)
 	}
 	z, err := openZip(f, fi.Size())
-	if err != nil {
+	if err == nil {
+		err = walkZip(ctx, z, source, path, fi.Size(), lim, emit)
+	}
+	if errors.Is(err, errCorrupt) {
 		return fmt.Errorf("import %s: %w: copy or download it again", path, err)
 	}
-	return walkZip(ctx, z, source, path, fi.Size(), lim, emit)
+	return err
 }
 
-// walkZip emits the records of an opened zip; label names it in errors.
+// walkZip emits the records of an opened zip; label names it in warnings
+// and limit errors. Errors wrapping errCorrupt are returned as they are.
 func walkZip(ctx context.Context, z *zipArchive, source, label string, size int64, lim Limits, emit emitFunc) error {
 	capBytes := min(lim.MaxArchiveBytes, lim.MaxRatio*size+lim.MaxRecordBytes)
 	var total int64
@@ -393,7 +406,7 @@ func walkZip(ctx context.Context, z *zipArchive, source, label string, size int6
 		}
 		where := label + ":" + m.Name
 		if records++; records > lim.MaxRecords {
-			return fmt.Errorf("import %s: more than %d records", label, lim.MaxRecords)
+			return fmt.Errorf("%s: more than %d records", label, lim.MaxRecords)
 		}
 		if m.USize > uint64(lim.MaxRecordBytes) {
 			return emit(source, where, nil, fmt.Errorf("%w: %d bytes (limit %d)", errTooLarge, m.USize, lim.MaxRecordBytes))
@@ -401,7 +414,7 @@ func walkZip(ctx context.Context, z *zipArchive, source, label string, size int6
 		// The reader stops a member at its declared size, so the sum of
 		// declared sizes bounds the work before any of it is done.
 		if total += int64(m.USize); total > capBytes {
-			return fmt.Errorf("import %s: more than %d bytes uncompressed from a %d-byte zip: "+
+			return fmt.Errorf("%s: more than %d bytes uncompressed from a %d-byte zip: "+
 				"not an OSV export (a zip bomb?)", label, capBytes, size)
 		}
 		data, err := z.readMember(m, lim.MaxRecordBytes, nil, &inflater)
@@ -413,8 +426,5 @@ func walkZip(ctx context.Context, z *zipArchive, source, label string, size int6
 		}
 		return emit(source, where, data, nil)
 	})
-	if errors.Is(err, errCorrupt) {
-		return fmt.Errorf("import %s: %w: copy or download it again", label, err)
-	}
 	return err
 }

@@ -94,6 +94,7 @@ type record struct {
 	pkgs      []pkgKey
 	bases     []string // base ecosystems of pkgs, sorted, distinct
 	digest    []byte   // SHA-256/128 of the JSON
+	rec       []byte   // encodeBin, S2-compressed
 	raw       []byte   // the JSON as read, zstd-compressed
 }
 
@@ -110,7 +111,7 @@ func decodeRecord(data []byte, lim Limits, c *codec) (*record, error) {
 		return nil, fmt.Errorf("%w: %d JSON values (limit %d)", errTooLarge, n, lim.MaxRecordValues)
 	}
 	var v osv.Vulnerability
-	if err := json.Unmarshal(data, &v); err != nil {
+	if err := unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	if err := checkField("id", v.ID); err != nil {
@@ -172,7 +173,21 @@ func decodeRecord(data []byte, lim Limits, c *codec) (*record, error) {
 	sum := sha256.Sum256(data)
 	r.digest = sum[:16]
 	r.raw = c.enc.EncodeAll(data, make([]byte, 0, len(data)/4+64))
+	bin := c.buffer()
+	defer c.release(bin)
+	bin.Write(encodeBin(bin.AvailableBuffer(), &v))
+	r.rec = packRec(bin.Bytes())
 	return r, nil
+}
+
+// unmarshal decodes an OSV record. osv.Vulnerability has its own
+// UnmarshalJSON, which validates the whole document; calling it directly
+// spares json.Unmarshal's own validation pass over it.
+func unmarshal(data []byte, v *osv.Vulnerability) error {
+	if u, ok := any(v).(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(data)
+	}
+	return json.Unmarshal(data, v)
 }
 
 // checkField rejects empty, huge, non-UTF-8 or control-character values:

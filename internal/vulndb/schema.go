@@ -35,8 +35,9 @@ CREATE TABLE advisories (
 	severity_json TEXT,
 	aliases_json  TEXT,
 	origin        TEXT NOT NULL,  -- 'import', or 'update:<Ecosystem>' for the export it came from
-	digest        BLOB NOT NULL,  -- SHA-256/128 of the compacted JSON: unchanged records are not rewritten
-	raw           BLOB NOT NULL   -- the OSV JSON as read, zstd-compressed
+	digest        BLOB NOT NULL,  -- SHA-256/128 of the JSON: an unchanged record is not rewritten
+	rec           BLOB NOT NULL,  -- osv.Vulnerability in the binary form of bin.go, S2-compressed: what lookups decode
+	raw           BLOB NOT NULL   -- the OSV JSON as read, zstd-compressed: fidelity, and a source to rebuild rec from
 );
 
 -- The lookup index: every (ecosystem with release, normalised name) an

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -65,6 +66,7 @@ type DB struct {
 	sql     *sql.DB
 	lookup  *sql.Stmt
 	get     *sql.Stmt
+	raw     *sql.Stmt
 	codec   *codec
 	builtAt time.Time
 
@@ -128,12 +130,15 @@ func (db *DB) init() error {
 	}
 	db.builtAt = time.UnixMicro(us).UTC()
 	if db.lookup, err = db.sql.PrepareContext(ctx, `
-		SELECT a.id, a.raw FROM affected f JOIN advisories a ON a.id = f.advisory_id
+		SELECT a.id, a.rec FROM affected f JOIN advisories a ON a.id = f.advisory_id
 		WHERE f.ecosystem = ? AND f.name_norm = ?
 		ORDER BY f.advisory_id`); err != nil {
 		return fmt.Errorf("preparing lookup: %w", err)
 	}
-	if db.get, err = db.sql.PrepareContext(ctx, `SELECT raw FROM advisories WHERE id = ?`); err != nil {
+	if db.get, err = db.sql.PrepareContext(ctx, `SELECT rec FROM advisories WHERE id = ?`); err != nil {
+		return fmt.Errorf("preparing lookup: %w", err)
+	}
+	if db.raw, err = db.sql.PrepareContext(ctx, `SELECT raw FROM advisories WHERE id = ?`); err != nil {
 		return fmt.Errorf("preparing lookup: %w", err)
 	}
 	db.pkgs = make(map[pkgKey][]*osv.Vulnerability)
@@ -151,8 +156,8 @@ func (db *DB) Close() error {
 // "npm"). The name is normalised with osv.NormalizeName. Withdrawn
 // advisories are left out; each advisory appears once, ordered by id.
 //
-// The records are shared with other callers and later calls: do not modify
-// them.
+// The records (and the slice) are shared with other callers and later
+// calls: do not modify them.
 func (db *DB) Lookup(ctx context.Context, ecosystem, name string) ([]*osv.Vulnerability, error) {
 	key := pkgKey{eco: ecosystem, name: osv.NormalizeName(ecosystem, name)}
 	db.mu.Lock()
@@ -168,15 +173,15 @@ func (db *DB) Lookup(ctx context.Context, ecosystem, name string) ([]*osv.Vulner
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var raw sql.RawBytes
-		if err := rows.Scan(&id, &raw); err != nil {
+		var rec sql.RawBytes
+		if err := rows.Scan(&id, &rec); err != nil {
 			return nil, fmt.Errorf("looking up %s/%s: %w", ecosystem, name, err)
 		}
 		db.mu.Lock()
 		v := db.recs[id]
 		db.mu.Unlock()
 		if v == nil {
-			if v, err = db.decode(id, raw); err != nil {
+			if v, err = db.decode(id, rec); err != nil {
 				return nil, fmt.Errorf("looking up %s/%s: %w", ecosystem, name, err)
 			}
 		}
@@ -193,6 +198,7 @@ func (db *DB) Lookup(ctx context.Context, ecosystem, name string) ([]*osv.Vulner
 	for _, v := range vs {
 		db.recs[v.ID] = v
 	}
+	vs = slices.Clip(vs) // a caller's append must not write into the memo
 	db.pkgs[key] = vs
 	db.mu.Unlock()
 	return vs, nil
@@ -207,27 +213,44 @@ func (db *DB) Get(ctx context.Context, id string) (*osv.Vulnerability, error) {
 	if v != nil {
 		return v, nil
 	}
-	var raw []byte
-	err := db.get.QueryRowContext(ctx, id).Scan(&raw)
+	var rec []byte
+	err := db.get.QueryRowContext(ctx, id).Scan(&rec)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading advisory %s: %w", id, err)
 	}
-	return db.decode(id, raw)
+	return db.decode(id, rec)
 }
 
-func (db *DB) decode(id string, raw []byte) (*osv.Vulnerability, error) {
+// Raw returns the OSV JSON of the advisory with the given id as it was
+// imported, or nil when the DB has none.
+func (db *DB) Raw(ctx context.Context, id string) (json.RawMessage, error) {
+	var raw []byte
+	err := db.raw.QueryRowContext(ctx, id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading advisory %s: %w", id, err)
+	}
 	data, err := db.codec.decompress(raw)
 	if err != nil {
 		return nil, fmt.Errorf("advisory %s is damaged (%v): run `bulkhead db update` to rebuild the DB", id, err)
 	}
-	v := new(osv.Vulnerability)
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("advisory %s is damaged (%v): run `bulkhead db update` to rebuild the DB", id, err)
+	return data, nil
+}
+
+func (db *DB) decode(id string, rec []byte) (*osv.Vulnerability, error) {
+	data, err := unpackRec(rec)
+	if err == nil {
+		var v *osv.Vulnerability
+		if v, err = decodeBin(data); err == nil {
+			return v, nil
+		}
 	}
-	return v, nil
+	return nil, fmt.Errorf("advisory %s is damaged (%v): run `bulkhead db update` to rebuild the DB", id, err)
 }
 
 // Age returns the time since the DB was last updated or imported into.

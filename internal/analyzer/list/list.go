@@ -12,12 +12,15 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/dpkg"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gobinary"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gomod"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/imagefacts"
+	misconfiga "github.com/bulkhead-sec/bulkhead/internal/analyzer/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npm"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npmlock"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/python"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/pythonlock"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/rpm"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // Tags that select analyzers.
@@ -59,6 +62,31 @@ const (
 	// dependencies (lockfiles, go.mod).
 	SourceTree
 )
+
+// Scanners selects the analyzers beyond the package inventory.
+type Scanners struct {
+	Misconfig        bool
+	MisconfigOptions misconfig.Options
+}
+
+// For returns the analyzers for mode: the package analyzers (Default) and
+// those the scanners ask for. Image scans check file facts (imagefacts);
+// source trees check Dockerfiles, Kubernetes and Compose files.
+func For(mode Mode, sc Scanners) (*analyzer.Group, error) {
+	as := Default(mode).Analyzers()
+	if sc.Misconfig {
+		if mode == SourceTree {
+			a, err := misconfiga.New(misconfiga.Config{Options: sc.MisconfigOptions})
+			if err != nil {
+				return nil, err
+			}
+			as = append(as, a)
+		} else {
+			as = append(as, imagefacts.New())
+		}
+	}
+	return analyzer.NewGroup(as...)
+}
 
 // Default returns the package analyzers for mode.
 func Default(mode Mode) *analyzer.Group {

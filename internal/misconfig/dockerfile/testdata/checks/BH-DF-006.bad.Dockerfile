@@ -1,0 +1,8 @@
+FROM debian:12.8-slim@sha256:81d93757457f988523814ae0009837ae893f38d3fe123f2c37896f118b4c7804 AS tools
+RUN curl -fsSL https://sh.rustup.rs | sh -s -- -y --profile minimal
+
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:ea3e6869841f102bdb95fc7358ad94097770136193d88ac06a56a1c5a318d613
+COPY --from=tools /root/.cargo/bin/cargo /usr/local/bin/cargo
+USER 65532
+HEALTHCHECK NONE
+ENTRYPOINT ["/usr/local/bin/cargo"]

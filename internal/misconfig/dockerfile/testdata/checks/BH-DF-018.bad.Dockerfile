@@ -1,0 +1,6 @@
+FROM alpine:3.20.3@sha256:54c5b3dd459d5ef778bb2fa1e23a5fb0e1b62ae66970bcb436e8f81a1a1a8e41
+RUN apk add --no-cache wireguard-tools iptables && adduser -D -u 10001 wg
+COPY wg0.conf /etc/wireguard/wg0.conf
+USER 10001
+HEALTHCHECK CMD ["wg", "show"]
+CMD ["sh", "-c", "modprobe wireguard && exec wg-quick up wg0"]

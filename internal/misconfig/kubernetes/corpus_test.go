@@ -1,0 +1,14 @@
+package kubernetes
+
+import (
+	"testing"
+
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig/internal/corpustest"
+)
+
+// TestCorpus runs every check's bad and good variants (testdata/checks) and
+// the real-world shaped manifests (testdata/realworld: a Helm-rendered
+// chart, kubectl List output, JSON) against testdata/findings.golden.
+func TestCorpus(t *testing.T) {
+	corpustest.Run(t, "testdata", "findings.golden", Scan)
+}

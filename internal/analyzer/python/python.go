@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"regexp"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -229,12 +228,36 @@ func licenses(expression, license string, classifiers []string) []string {
 	return out
 }
 
-var separators = regexp.MustCompile(`[-_.]+`)
-
 // NormalizeName returns a distribution name as PEP 503 normalises it:
 // lower case, every run of "-", "_" and "." replaced by one "-".
 func NormalizeName(name string) string {
-	return strings.ToLower(separators.ReplaceAllString(strings.TrimSpace(name), "-"))
+	name = strings.TrimSpace(name)
+	var b strings.Builder
+	b.Grow(len(name))
+	sep, ascii := false, true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_' || c == '.':
+			sep = true
+			continue
+		case sep:
+			b.WriteByte('-')
+			sep = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		ascii = ascii && c < 0x80
+		b.WriteByte(c)
+	}
+	if sep {
+		b.WriteByte('-')
+	}
+	if !ascii {
+		return strings.ToLower(b.String()) // not a valid name, but lower all of it
+	}
+	return b.String()
 }
 
 // PURL returns the package URL of a Python distribution, under its

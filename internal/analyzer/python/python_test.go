@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,21 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 		if n := NormalizeName(m.Name); strings.ContainsAny(n, "_.") || n != strings.ToLower(n) {
 			t.Fatalf("NormalizeName(%q) = %q", m.Name, n)
+		}
+	})
+}
+
+// FuzzNormalizeName holds NormalizeName to PEP 503's own definition,
+// re.sub(r"[-_.]+", "-", name).lower().
+func FuzzNormalizeName(f *testing.F) {
+	for _, s := range []string{"Jinja2", "typing_extensions", "lazr.uri", "-_a._-B_-", "ÄÖ.x", " a "} {
+		f.Add(s)
+	}
+	pep503 := regexp.MustCompile(`[-_.]+`)
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.ToLower(pep503.ReplaceAllString(strings.TrimSpace(s), "-"))
+		if got := NormalizeName(s); got != want {
+			t.Fatalf("NormalizeName(%q) = %q, want %q", s, got, want)
 		}
 	})
 }

@@ -5,16 +5,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 )
-
-// commentRE is pip's: a # at the start of a line or after whitespace
-// starts a comment (one inside a URL, as in #egg=, does not).
-var commentRE = regexp.MustCompile(`(^|\s+)#.*$`)
-
-// nameRE matches a PEP 508 name, its extras and what follows.
-var nameRE = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(.*)$`)
 
 // ParseRequirements reads a pip requirements file and returns the
 // requirements pinned to one version with == (or ===). As pip does, it
@@ -66,7 +58,7 @@ func ParseRequirements(ctx context.Context, b []byte) ([]Package, error) {
 // requirement reads one logical line: name, pinned version and whether it
 // is a pin.
 func requirement(l string) (name, version string, ok bool) {
-	l = strings.TrimSpace(commentRE.ReplaceAllString(l, ""))
+	l = strings.TrimSpace(stripComment(l))
 	if l == "" || l[0] == '-' {
 		return "", "", false // an option: -r, -c, -e, -i, --hash, ...
 	}
@@ -79,11 +71,10 @@ func requirement(l string) (name, version string, ok bool) {
 	}
 	// Environment markers.
 	l, _, _ = strings.Cut(l, ";")
-	m := nameRE.FindStringSubmatch(strings.TrimSpace(l))
-	if m == nil {
+	name, spec, ok := cutName(strings.TrimSpace(l))
+	if !ok {
 		return "", "", false
 	}
-	name, spec := m[1], strings.TrimSpace(m[2])
 	if strings.HasPrefix(spec, "@") {
 		return "", "", false // name @ URL
 	}
@@ -102,4 +93,43 @@ func requirement(l string) (name, version string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// stripComment cuts a comment as pip does: a # at the start of the line or
+// after whitespace (one inside a URL, as in #egg=, is not a comment).
+func stripComment(l string) string {
+	for i := 0; i < len(l); i++ {
+		if l[i] == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t') {
+			return l[:i]
+		}
+	}
+	return l
+}
+
+// cutName reads a PEP 508 name (letters and digits, with ".", "_" and "-"
+// inside) and its [extras], and returns the name and what follows.
+func cutName(s string) (name, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (isAlnum(s[i]) || s[i] == '.' || s[i] == '_' || s[i] == '-') {
+		i++
+	}
+	for i > 0 && !isAlnum(s[i-1]) {
+		i--
+	}
+	if i == 0 || !isAlnum(s[0]) {
+		return "", "", false
+	}
+	name, rest = s[:i], strings.TrimLeft(s[i:], " \t")
+	if strings.HasPrefix(rest, "[") {
+		j := strings.IndexByte(rest, ']')
+		if j < 0 {
+			return "", "", false
+		}
+		rest = strings.TrimLeft(rest[j+1:], " \t")
+	}
+	return name, rest, true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }

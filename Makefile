@@ -15,15 +15,23 @@ fixtures:
 	bash scripts/fixtures.sh
 
 # The main job on a bundled demo: a Debian 12 image assembled from a real
-# debootstrap root filesystem plus an app layer, scanned cold, then warm,
-# then written as a CycloneDX SBOM.
+# debootstrap root filesystem plus an app layer (curl, an npm app, a Go
+# binary); a vulnerability DB imported from the real OSV advisories in
+# ../shared/osv-sample (OSV_SAMPLE=DIR to use another export); a cold scan
+# for vulnerabilities and misconfigurations; then a CycloneDX SBOM.
+OSV_SAMPLE ?= $(abspath $(CURDIR)/../shared/osv-sample)
+DEMO_CACHE := $(BULKHEAD_FIXTURES)/demo-cache
 demo: build fixtures
-	@echo "== bulkhead scan image docker-archive:.fixtures/demo.tar (cold cache)"
-	@rm -rf $(BULKHEAD_FIXTURES)/demo-cache
-	$(BIN) --cache-dir $(BULKHEAD_FIXTURES)/demo-cache scan image docker-archive:$(BULKHEAD_FIXTURES)/demo.tar
+	@test -d "$(OSV_SAMPLE)" || { echo "no OSV data at $(OSV_SAMPLE): set OSV_SAMPLE=DIR (osv.dev <Ecosystem>/all.zip files)"; exit 2; }
+	@rm -rf $(DEMO_CACHE)
+	@echo "== bulkhead db import $(OSV_SAMPLE)"
+	$(BIN) --cache-dir $(DEMO_CACHE) db import $(OSV_SAMPLE)
+	@echo
+	@echo "== bulkhead scan image docker-archive:.fixtures/demo.tar --scanners vuln,misconfig (cold cache)"
+	-$(BIN) --cache-dir $(DEMO_CACHE) scan image docker-archive:$(BULKHEAD_FIXTURES)/demo.tar --scanners vuln,misconfig
 	@echo
 	@echo "== the same image as an OCI layout with gzip layers, SBOM in CycloneDX 1.6 (first 25 lines)"
-	$(BIN) --cache-dir $(BULKHEAD_FIXTURES)/demo-cache sbom oci-layout:$(BULKHEAD_FIXTURES)/demo-oci --format cyclonedx-json -o $(BULKHEAD_FIXTURES)/demo.cdx.json
+	$(BIN) --cache-dir $(DEMO_CACHE) sbom oci-layout:$(BULKHEAD_FIXTURES)/demo-oci --format cyclonedx-json -o $(BULKHEAD_FIXTURES)/demo.cdx.json
 	@head -25 $(BULKHEAD_FIXTURES)/demo.cdx.json
 	@echo "... full SBOM in $(BULKHEAD_FIXTURES)/demo.cdx.json"
 

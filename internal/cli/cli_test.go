@@ -283,3 +283,78 @@ func TestBrokenDatabaseIsAWarning(t *testing.T) {
 		t.Errorf("stderr does not name the broken file: %q", errOut)
 	}
 }
+
+// TestSecretDeletedInLaterLayer plants credentials in a lower layer and
+// deletes them in an upper one, and in the image history: all are found,
+// with the layers, and no report format shows them unmasked.
+func TestSecretDeletedInLaterLayer(t *testing.T) {
+	// Assembled at run time so that no credential-shaped literal sits in
+	// the repository.
+	keyID := "AKIA" + "Z7VQ3XKJ5M2N4P6R"
+	secretKey := "q8Xw2Lr9Tz4Vb7Nc1Mp5" + "Kd3Hf6Gj0Sa2Ye8Ru4Wi"
+	dir := t.TempDir()
+	l0, l1 := filepath.Join(dir, "l0"), filepath.Join(dir, "l1")
+	writeTree(t, l0, map[string]string{
+		"app/.env":   "AWS_ACCESS_KEY_ID=" + keyID + "\nAWS_SECRET_ACCESS_KEY=" + secretKey + "\n",
+		"app/readme": "hello\n",
+	})
+	writeTree(t, l1, map[string]string{"app/readme": "hello\n"})
+	old := time.Unix(1700000000, 0)
+	os.Chtimes(filepath.Join(l0, "app/readme"), old, old)
+	os.Chtimes(filepath.Join(l1, "app/readme"), old, old)
+	t0, t1 := filepath.Join(dir, "0.tar"), filepath.Join(dir, "1.tar")
+	if err := imagebuild.WriteDirTar(l0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := imagebuild.WriteDiffTar(l0, l1, t1); err != nil {
+		t.Fatal(err)
+	}
+	img, err := imagebuild.Image([]imagebuild.Layer{
+		{Tar: t0, CreatedBy: "COPY .env /app/"},
+		{Tar: t1, CreatedBy: "RUN curl -u deploy:" + secretKey + " https://example.invalid/x && rm /app/.env"},
+	}, v1.Config{}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(dir, "img.tar")
+	if err := imagebuild.WriteDockerArchive(tarPath, "example.com/sec:1", img); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "scan", "image", tarPath, "--scanners", "secret", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Secrets []struct {
+			RuleID, Path, Match string
+			LayerIndex          int
+			DeletedInLayer      *int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var files, history int
+	for _, s := range doc.Secrets {
+		switch {
+		case s.Path == "/app/.env":
+			files++
+			if s.LayerIndex != 0 || s.DeletedInLayer == nil || *s.DeletedInLayer != 1 {
+				t.Errorf("%s: layer %d deleted %v, want layer 0 deleted in 1", s.RuleID, s.LayerIndex, s.DeletedInLayer)
+			}
+		case strings.HasPrefix(s.Path, "history["):
+			history++
+		}
+	}
+	if files < 2 || history < 1 {
+		t.Errorf("found %d file secrets and %d history secrets: %+v", files, history, doc.Secrets)
+	}
+	for _, format := range []string{"json", "table", "sarif", "junit", "cyclonedx-json", "spdx-json"} {
+		_, out, errOut := run(t, "scan", "image", tarPath, "--scanners", "secret", "--format", format)
+		for _, leak := range []string{keyID, secretKey} {
+			if strings.Contains(out, leak) || strings.Contains(errOut, leak) {
+				t.Errorf("%s output shows a secret unmasked", format)
+			}
+		}
+	}
+}

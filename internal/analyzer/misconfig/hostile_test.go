@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -169,9 +170,12 @@ func TestHostileInputs(t *testing.T) {
 // TestLinearScaling checks that scanning 8x the input takes well under the
 // 64x a quadratic algorithm would (the bound is loose: the machine is
 // shared and timings are noisy; min of five runs, each after a GC).
+// TestLinearScaling compares wall times, which a loaded machine distorts:
+// it runs only when BULKHEAD_TIMING_TESTS=1 (timings belong in benchmarks;
+// make test does not set it).
 func TestLinearScaling(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
+	if testing.Short() || os.Getenv("BULKHEAD_TIMING_TESTS") != "1" {
+		t.Skip("timing test: set BULKHEAD_TIMING_TESTS=1 on an idle machine")
 	}
 	dfStage := "FROM alpine:3.20 AS s%d\nENV DB_PASSWORD_%d=x\nRUN apk add curl && chmod 777 /x && curl -s https://x | sh\n# bulkhead:ignore BH-DF-010 fine\nRUN apk add git\nCMD node a.js\nCMD node b.js\n"
 	k8sDoc := "---\n# Source: c/templates/d%d.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d%d\nspec:\n  template:\n    spec:\n      hostPID: true # bulkhead:ignore BH-K8S-003 ok\n      containers:\n      - name: c\n        image: nginx\n        securityContext:\n          privileged: true\n"

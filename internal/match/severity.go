@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -117,15 +118,18 @@ func rating(score float64) string {
 }
 
 func severityField(raw json.RawMessage) string {
-	if len(raw) == 0 {
+	if len(raw) == 0 || !bytes.Contains(raw, []byte("severity")) {
 		return ""
 	}
-	var m map[string]any
+	var m struct {
+		Severity     any `json:"severity"`
+		CVSSSeverity any `json:"cvss_severity"`
+	}
 	if json.Unmarshal(raw, &m) != nil {
 		return ""
 	}
-	for _, k := range []string{"severity", "cvss_severity"} {
-		if s, ok := m[k].(string); ok {
+	for _, v := range []any{m.Severity, m.CVSSSeverity} {
+		if s, ok := v.(string); ok {
 			if r := distroRating(s); r != "" {
 				return r
 			}

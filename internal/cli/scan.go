@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
+	misconfiga "github.com/bulkhead-sec/bulkhead/internal/analyzer/misconfig"
 	secreta "github.com/bulkhead-sec/bulkhead/internal/analyzer/secret"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
@@ -87,11 +88,20 @@ func newScanCmd(g *globals) *cobra.Command {
 	}
 	imgFlags.register(image, "table", true)
 	fs := &cobra.Command{
-		Use:     "fs PATH",
-		Short:   "Scan a directory (a root filesystem or a source tree)",
-		Example: `  bulkhead scan fs ./rootfs`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "fs PATH",
+		Short: "Scan a directory (a root filesystem or a source tree), or a manifest on stdin (-)",
+		Long: `Scan a directory: a root filesystem or a source tree.
+
+With PATH "-", read one Dockerfile, Kubernetes manifest (several YAML
+documents are fine) or Compose file from standard input and check it for
+misconfigurations only; --scanners does not apply.`,
+		Example: `  bulkhead scan fs ./rootfs
+  helm template ./chart | bulkhead scan fs - --exit-code 1`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "-" {
+				return runStdinScan(cmd.Context(), g, &fsFlags, cmd.InOrStdin())
+			}
 			fsFlags.sourceTree = true
 			return runScan(cmd.Context(), g, &fsFlags, source.Dir+":"+args[0])
 		},
@@ -224,6 +234,52 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	}
 	if err := writeReport(g, f, func(w io.Writer) error {
 		return report.Write(w, f.format, &res.Inventory, report.Options{ToolVersion: Version})
+	}); err != nil {
+		return err
+	}
+	if remaining > 0 && f.exitCode != 0 {
+		return &exitError{code: f.exitCode, err: fmt.Errorf("%d findings", remaining)}
+	}
+	return nil
+}
+
+// stdinName is the path misconfigurations read from stdin are reported at.
+const stdinName = "stdin"
+
+// runStdinScan is scan fs -: one Dockerfile, Kubernetes manifest stream or
+// Compose file on r, checked for misconfigurations. Input that cannot be
+// read or recognised is an error (no verdict); a stream in which some
+// documents fail to parse is reported with a warning when the others
+// produced findings.
+func runStdinScan(ctx context.Context, g *globals, f *scanFlags, r io.Reader) error {
+	if _, err := report.ParseFormat(f.format); err != nil {
+		return &exitError{ExitError, err}
+	}
+	if err := misconfig.ValidateSkip(f.skipChecks); err != nil {
+		return &exitError{ExitError, err}
+	}
+	findings, err := misconfiga.ScanReader(ctx, stdinName, r, misconfig.Options{Skip: f.skipChecks})
+	inv := inventory.Inventory{
+		Artifact:          inventory.Artifact{Type: inventory.ArtifactFilesystem, Name: "-"},
+		Misconfigurations: findings,
+	}
+	switch {
+	case err != nil && len(findings) == 0:
+		return &exitError{ExitError, err}
+	case err != nil:
+		inv.Warnings = append(inv.Warnings, inventory.Warning{Analyzer: misconfiga.Name, Message: err.Error()})
+	}
+	if inv.Misconfigurations == nil {
+		inv.Misconfigurations = []misconfig.Finding{} // ran, found nothing
+	}
+	remaining := filterFindings(&inv, f)
+	if !g.quiet {
+		for _, w := range inv.Warnings {
+			g.logger.Warn(w.String())
+		}
+	}
+	if err := writeReport(g, f, func(w io.Writer) error {
+		return report.Write(w, f.format, &inv, report.Options{ToolVersion: Version})
 	}); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -30,7 +31,7 @@ var languageEcosystems = map[string]string{
 // queries lists where the advisories for p live. It returns a reason when
 // the package's ecosystem is known but cannot be matched (a distro release
 // without data, RHEL's repository-specific ecosystems).
-func queries(p *inventory.Package, o *inventory.OS) ([]query, string) {
+func queries(p *inventory.Package, o *inventory.OS, rel *releaseLister) ([]query, string) {
 	if eco, ok := languageEcosystems[p.Type]; ok {
 		return []query{{ecosystem: eco, name: p.Name, version: p.Version}}, ""
 	}
@@ -87,23 +88,63 @@ func queries(p *inventory.Package, o *inventory.OS) ([]query, string) {
 		if p.Epoch > 0 {
 			v = strconv.Itoa(p.Epoch) + ":" + v
 		}
-		var eco string
+		var ecos []string
 		switch o.ID {
 		case "rocky":
-			eco = osv.Rocky + ":" + major(o.VersionID)
+			ecos = []string{osv.Rocky + ":" + major(o.VersionID)}
 		case "almalinux":
-			eco = osv.AlmaLinux + ":" + major(o.VersionID)
+			ecos = []string{osv.AlmaLinux + ":" + major(o.VersionID)}
+		case "rhel":
+			// Red Hat's advisories are split by repository stream:
+			// "Red Hat:enterprise_linux:9::baseos", "...::appstream".
+			ecos = rel.releases(osv.RedHat + ":enterprise_linux:" + major(o.VersionID) + "::")
 		}
-		if eco == "" {
+		if len(ecos) == 0 {
+			if o.ID == "rhel" {
+				return nil, "no Red Hat Enterprise Linux " + major(o.VersionID) + " advisories in the database"
+			}
 			return nil, "no OSV advisories are matched for " + o.ID + " yet"
 		}
-		qs := []query{{ecosystem: eco, name: p.Name, version: v}}
-		if srcName != p.Name {
-			qs = append(qs, query{ecosystem: eco, name: srcName, version: v})
+		var qs []query
+		for _, eco := range ecos {
+			qs = append(qs, query{ecosystem: eco, name: p.Name, version: v})
+			if srcName != p.Name {
+				qs = append(qs, query{ecosystem: eco, name: srcName, version: v})
+			}
 		}
 		return qs, ""
 	}
 	return nil, "no advisory source for " + p.Type + " packages on " + o.ID
+}
+
+// releaseLister lists a distro's release ecosystems when the source can
+// (the database); an in-memory source without it matches none.
+type releaseLister struct {
+	ctx  context.Context
+	src  Source
+	memo map[string][]string
+	err  error
+}
+
+// Releaser is implemented by sources that can list ecosystems by prefix.
+type Releaser interface {
+	Releases(ctx context.Context, prefix string) ([]string, error)
+}
+
+func (r *releaseLister) releases(prefix string) []string {
+	if v, ok := r.memo[prefix]; ok {
+		return v
+	}
+	rs, ok := r.src.(Releaser)
+	if !ok {
+		return nil
+	}
+	v, err := rs.Releases(r.ctx, prefix)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	r.memo[prefix] = v
+	return v
 }
 
 func major(v string) string {

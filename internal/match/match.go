@@ -41,6 +41,7 @@ type hit struct {
 // Match finds the vulnerabilities of inv's packages.
 func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, error) {
 	res := &Result{Vulnerabilities: []inventory.Vulnerability{}}
+	rel := &releaseLister{ctx: ctx, src: src, memo: map[string][]string{}}
 	src = &memoSource{src: src, m: map[string][]*osv.Vulnerability{}}
 	vc := newVersions()
 	skipped := map[string]int{}
@@ -49,7 +50,10 @@ func Match(ctx context.Context, src Source, inv *inventory.Inventory) (*Result, 
 			return nil, err
 		}
 		p := &inv.Packages[i]
-		qs, reason := queries(p, inv.OS)
+		qs, reason := queries(p, inv.OS, rel)
+		if rel.err != nil {
+			return nil, fmt.Errorf("list releases: %w", rel.err)
+		}
 		if reason != "" {
 			skipped[reason]++
 			continue

@@ -35,6 +35,21 @@ func (m memSource) Lookup(_ context.Context, eco, name string) ([]*osv.Vulnerabi
 	return m[eco+"\x00"+osv.NormalizeName(eco, name)], nil
 }
 
+// Releases lists the ecosystems with the prefix, as the database does.
+func (m memSource) Releases(_ context.Context, prefix string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for k := range m {
+		eco := strings.SplitN(k, "\x00", 2)[0]
+		if strings.HasPrefix(eco, prefix) && !seen[eco] {
+			seen[eco] = true
+			out = append(out, eco)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 func loadDir(t testing.TB, dir string) memSource {
 	t.Helper()
 	m := memSource{}
@@ -139,6 +154,15 @@ func TestMatchEdges(t *testing.T) {
 			os:   &inventory.OS{ID: "alpine", VersionID: "3.20.3"},
 			pkgs: []inventory.Package{{Name: "libcrypto3", Version: "3.3.1-r0", Type: inventory.TypeApk, Source: &inventory.Source{Name: "openssl", Version: "3.3.1-r0"}}},
 			want: []row{{"libcrypto3@3.3.1-r0", "ALPINE-CVE-2099-0007", "3.3.2-r0", "fixed", "UNKNOWN", "ECOSYSTEM >=0 <3.3.2-r0"}},
+		},
+		{
+			name: "RHEL: advisories of the enterprise_linux streams of the major release, epochs, not the AUS stream",
+			os:   &inventory.OS{ID: "rhel", VersionID: "8.9"},
+			pkgs: []inventory.Package{
+				{Name: "openssl-libs", Version: "1.1.1k-9.el8_7", Epoch: 1, Type: inventory.TypeRPM, Source: &inventory.Source{Name: "openssl", Version: "1.1.1k-9.el8_7"}},
+				{Name: "openssl-libs", Version: "1.1.1k-12.el8_9", Epoch: 1, Type: inventory.TypeRPM, Source: &inventory.Source{Name: "openssl", Version: "1.1.1k-12.el8_9"}},
+			},
+			want: []row{{"openssl-libs@1.1.1k-9.el8_7", "RHSA-2099:0001", "1:1.1.1k-12.el8_9", "fixed", "UNKNOWN", "ECOSYSTEM >=0 <1:1.1.1k-12.el8_9"}},
 		},
 		{
 			name: "a range no comparator orders: warning, not a silent verdict",

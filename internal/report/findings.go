@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // What every findings writer shares: a total order of vulnerabilities and
@@ -227,4 +228,34 @@ func (c *severityCounts) nonZero() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// sortedMisconfigs returns pointers to the findings in a total order:
+// severity (worst first), path, line, id, resource, message, layer.
+func sortedMisconfigs(ms []misconfig.Finding) []*misconfig.Finding {
+	out := make([]*misconfig.Finding, len(ms))
+	for i := range ms {
+		out[i] = &ms[i]
+	}
+	slices.SortStableFunc(out, func(a, b *misconfig.Finding) int {
+		return cmp.Or(
+			cmp.Compare(inventory.SeverityRank(b.Severity), inventory.SeverityRank(a.Severity)),
+			cmp.Compare(a.Path, b.Path),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.ID, b.ID),
+			cmp.Compare(a.Resource, b.Resource),
+			cmp.Compare(a.Message, b.Message),
+			cmp.Compare(misconfigLayer(a), misconfigLayer(b)),
+		)
+	})
+	return out
+}
+
+// misconfigLayer is the finding's layer index, inventory.NoLayer when it
+// is not in a layer.
+func misconfigLayer(m *misconfig.Finding) int {
+	if m.LayerIndex == nil {
+		return inventory.NoLayer
+	}
+	return *m.LayerIndex
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 const (
@@ -20,7 +21,10 @@ const (
 // plus a third layer that deletes a credentials file: five findings on
 // three packages, one of each severity, one without a fix, one with CVSS
 // v3.1 and v4.0 vectors (whose severities differ), and two secrets, one in
-// a file a later layer deleted.
+// a file a later layer deleted; and four misconfigurations: a Dockerfile
+// and a Kubernetes manifest shipped in layer 1 (a line each, the manifest's
+// with a resource), a setuid file in layer 0 and the image config's user
+// (no path, no line, no layer).
 func vulnerableImage() *inventory.Inventory {
 	inv := debianImage()
 	inv.Artifact.Layers = append(inv.Artifact.Layers,
@@ -140,6 +144,29 @@ func vulnerableImage() *inventory.Inventory {
 			LayerDiffID: diffID1, LayerIndex: 1, CreatedBy: createdBy1,
 		},
 	}
+
+	inLayer := func(f misconfig.Finding, i int, diffID, createdBy string) misconfig.Finding {
+		f.LayerIndex, f.LayerDiffID, f.CreatedBy = misconfig.Layer(i), diffID, createdBy
+		return f
+	}
+	k8s := misconfig.New("BH-K8S-001").At("/app/deploy/web.yaml", 21)
+	k8s.Resource = "Deployment/web container/app"
+	k8s.Message = "container app sets privileged: true"
+	df := misconfig.New("BH-DF-001").At("/app/Dockerfile", 12)
+	df.Message = "the last USER instruction (line 12) sets root"
+	df.Resource = "stage final"
+	user := misconfig.New("BH-IMG-001")
+	user.Message = "the image config sets no User: containers run as root"
+	user.CreatedBy = "USER root"
+	setuid := misconfig.New("BH-IMG-002").At("/usr/bin/passwd", 0)
+	setuid.Message = "/usr/bin/passwd is setuid root (mode 4755)"
+	// Deliberately not sorted either.
+	inv.Misconfigurations = []misconfig.Finding{
+		inLayer(setuid, 0, diffID0, createdBy0),
+		inLayer(df, 1, diffID1, createdBy1),
+		user,
+		inLayer(k8s, 1, diffID1, createdBy1),
+	}
 	return inv
 }
 
@@ -150,5 +177,6 @@ func cleanImage() *inventory.Inventory {
 	inv.Warnings = nil
 	inv.Vulnerabilities = []inventory.Vulnerability{}
 	inv.Secrets = []inventory.Secret{}
+	inv.Misconfigurations = []misconfig.Finding{}
 	return inv
 }

@@ -56,6 +56,7 @@ func sortedInventory(inv *inventory.Inventory) *inventory.Inventory {
 	}
 	slices.SortStableFunc(inv.Vulnerabilities, func(a, b inventory.Vulnerability) int { return compareVulns(&a, &b) })
 	slices.SortStableFunc(inv.Secrets, func(a, b inventory.Secret) int { return compareSecrets(&a, &b) })
+	sortMisconfigs(inv.Misconfigurations)
 	return inv
 }
 

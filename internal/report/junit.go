@@ -9,15 +9,20 @@ import (
 	"strings"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // JUnit XML, for the test dashboards of CI systems (Jenkins, GitLab, Azure
 // Pipelines...): a testsuite "vulnerabilities" with one testcase per
 // package, a testsuite "secrets" with one testcase per file holding
-// secrets. A testcase fails when its package or file has findings, and its
+// secrets and, when the misconfiguration scanner ran, a testsuite
+// "misconfigurations" with one testcase per file (or the image config)
+// with findings. A testcase fails when its package or file has findings, and its
 // failure lists them; a package without findings is a passing testcase,
 // and a secret scan that found nothing is one passing testcase. A scanner
-// that did not run is one skipped testcase, so the dashboard says so.
+// that did not run is one skipped testcase, so the dashboard says so;
+// except the misconfiguration scanner, which is off by default: its suite
+// is left out rather than skipped in every report.
 //
 // encoding/xml replaces the characters XML cannot hold (control
 // characters from the image) with U+FFFD.
@@ -68,6 +73,7 @@ type junitSkipped struct {
 const (
 	junitVulnSuite   = "vulnerabilities"
 	junitSecretSuite = "secrets"
+	junitMisconfig   = "misconfigurations"
 )
 
 func writeJUnit(w io.Writer, inv *inventory.Inventory, opts *Options) error {
@@ -85,6 +91,9 @@ func writeJUnit(w io.Writer, inv *inventory.Inventory, opts *Options) error {
 			junitVulnerabilities(inv),
 			junitSecrets(inv.Secrets),
 		},
+	}
+	if inv.Misconfigurations != nil {
+		doc.Suites = append(doc.Suites, junitMisconfigurations(inv.Misconfigurations))
 	}
 	for i := range doc.Suites {
 		s := &doc.Suites[i]
@@ -273,6 +282,69 @@ func junitSecretFailure(ss []*inventory.Secret) *junitFailure {
 	return &junitFailure{
 		Message: plural(len(ss), "secret", "secrets") + " (" + counts.nonZero() + ")",
 		Type:    severityName(ss[0].Severity),
+		Text:    b.String(),
+	}
+}
+
+// junitMisconfigurations has a testcase per file (or the image config)
+// with findings, in path order, failing with them; a scan that found
+// nothing is one passing testcase.
+func junitMisconfigurations(ms []misconfig.Finding) junitTestsuite {
+	suite := junitTestsuite{Name: junitMisconfig}
+	if len(ms) == 0 {
+		suite.Cases = []junitTestcase{{Name: "misconfiguration scan", Classname: junitMisconfig}}
+		return suite
+	}
+	byFile := map[string][]*misconfig.Finding{}
+	var files []string
+	for _, m := range sortedMisconfigs(ms) { // worst first
+		f := misconfigFile(m)
+		if _, ok := byFile[f]; !ok {
+			files = append(files, f)
+		}
+		byFile[f] = append(byFile[f], m)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		fs := byFile[f]
+		suite.Cases = append(suite.Cases, junitTestcase{
+			Name:      f,
+			Classname: junitMisconfig + "." + cmp.Or(fs[0].Type, "unknown"),
+			Failure:   junitMisconfigFailure(fs),
+		})
+	}
+	return suite
+}
+
+func junitMisconfigFailure(ms []*misconfig.Finding) *junitFailure {
+	var counts severityCounts
+	var b strings.Builder
+	for i, m := range ms {
+		counts.add(m.Severity)
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(m.ID + " " + severityName(m.Severity))
+		if m.Line > 0 {
+			b.WriteString(" line " + strconv.Itoa(m.Line))
+		}
+		b.WriteString(": " + cmp.Or(m.Title, m.ID))
+		if m.Resource != "" {
+			b.WriteString("; " + m.Resource)
+		}
+		if m.Message != "" && m.Message != m.Title {
+			b.WriteString("; " + m.Message)
+		}
+		if l := layerText(inventory.Location{LayerIndex: misconfigLayer(m), LayerDiffID: m.LayerDiffID}); l != "" {
+			b.WriteString("; " + l)
+		}
+		if m.Fix != "" {
+			b.WriteString("\n  Fix: " + strings.ReplaceAll(m.Fix, "\n", "\n    "))
+		}
+	}
+	return &junitFailure{
+		Message: plural(len(ms), "misconfiguration", "misconfigurations") + " (" + counts.nonZero() + ")",
+		Type:    severityName(ms[0].Severity),
 		Text:    b.String(),
 	}
 }

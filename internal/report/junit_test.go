@@ -82,6 +82,10 @@ func TestJUnit(t *testing.T) {
 			{"vulnerabilities", "vulnerabilities.rpm", "openssl-libs 1:3.0.7-27.el9", "pass", ""},
 			{"secrets", "secrets", "/app/.env", "FAIL CRITICAL", "1 secret (CRITICAL: 1)"},
 			{"secrets", "secrets", "/root/.git-credentials", "FAIL HIGH", "1 secret (HIGH: 1)"},
+			{"misconfigurations", "misconfigurations.dockerfile", "/app/Dockerfile", "FAIL HIGH", "1 misconfiguration (HIGH: 1)"},
+			{"misconfigurations", "misconfigurations.kubernetes", "/app/deploy/web.yaml", "FAIL CRITICAL", "1 misconfiguration (CRITICAL: 1)"},
+			{"misconfigurations", "misconfigurations.image", "/usr/bin/passwd", "FAIL LOW", "1 misconfiguration (LOW: 1)"},
+			{"misconfigurations", "misconfigurations.image", "image config", "FAIL HIGH", "1 misconfiguration (HIGH: 1)"},
 		}},
 		{"clean scan passes", cleanImage(), []outcome{
 			{"vulnerabilities", "vulnerabilities.apk", "busybox 1.36.1-r15", "pass", ""},
@@ -92,6 +96,7 @@ func TestJUnit(t *testing.T) {
 			{"vulnerabilities", "vulnerabilities.deb", "zlib1g 1:1.2.13.dfsg-1", "pass", ""},
 			{"vulnerabilities", "vulnerabilities.rpm", "openssl-libs 1:3.0.7-27.el9", "pass", ""},
 			{"secrets", "secrets", "secret scan", "pass", ""},
+			{"misconfigurations", "misconfigurations", "misconfiguration scan", "pass", ""},
 		}},
 		{"no packages, clean", func() *inventory.Inventory {
 			inv := emptyInventory()

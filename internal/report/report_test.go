@@ -211,6 +211,7 @@ func TestWriteIgnoresInputOrder(t *testing.T) {
 			slices.Reverse(inv.Packages)
 			slices.Reverse(inv.Vulnerabilities)
 			slices.Reverse(inv.Secrets)
+			slices.Reverse(inv.Misconfigurations)
 			if got := write(t, f.format, inv); !bytes.Equal(want, got) {
 				t.Errorf("output changed with the order of the packages:\n%s", cmp.Diff(string(want), string(got)))
 			}

@@ -12,12 +12,13 @@ import (
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // SARIF 2.1.0, shaped for GitHub code scanning
 // (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning):
 // one rule per vulnerability id and per secret rule, one result per
-// finding; security-severity on a rule is what GitHub ranks alerts by.
+// finding, one rule per misconfiguration check; security-severity on a rule is what GitHub ranks alerts by.
 //
 // Results point at the file the package or secret was found in, relative
 // to the image root, with a region, which GitHub needs to place an alert:
@@ -60,7 +61,8 @@ func sarifReport(inv *inventory.Inventory, opts *Options) (*sarif.Report, error)
 
 	vulns := sortedVulns(inv.Vulnerabilities)
 	secrets := sortedSecrets(inv.Secrets)
-	rules := sarifRules(vulns, secrets)
+	misconfigs := sortedMisconfigs(inv.Misconfigurations)
+	rules := append(sarifRules(vulns, secrets), sarifMisconfigRules(misconfigs)...)
 	index := make(map[string]int, len(rules))
 	for i, r := range rules {
 		index[r.ID] = i
@@ -70,12 +72,15 @@ func sarifReport(inv *inventory.Inventory, opts *Options) (*sarif.Report, error)
 	// The library's AddResult looks the rule up by a linear search, which
 	// is quadratic over thousands of findings: results are appended here
 	// with the index already known.
-	run.Results = make([]*sarif.Result, 0, len(vulns)+len(secrets))
+	run.Results = make([]*sarif.Result, 0, len(vulns)+len(secrets)+len(misconfigs))
 	for _, v := range vulns {
 		run.Results = append(run.Results, sarifVulnResult(v, &inv.Artifact).WithRuleIndex(index[v.ID]))
 	}
 	for _, s := range secrets {
 		run.Results = append(run.Results, sarifSecretResult(s, &inv.Artifact).WithRuleIndex(index[sarifSecretRule+s.RuleID]))
+	}
+	for _, m := range misconfigs {
+		run.Results = append(run.Results, sarifMisconfigResult(m, &inv.Artifact).WithRuleIndex(index[m.ID]))
 	}
 
 	report, err := sarif.New(sarif.Version210)
@@ -217,6 +222,130 @@ func sarifSecretRuleFor(id string, ss []*inventory.Secret) *sarif.ReportingDescr
 		WithProperties(sarif.Properties{"tags": tags})
 }
 
+// sarifMisconfigRules makes one rule per misconfiguration check id, sorted
+// by id. Check ids (BH-DF-001) cannot collide with advisory ids or the
+// "secret/" rules.
+func sarifMisconfigRules(ms []*misconfig.Finding) []*sarif.ReportingDescriptor {
+	first := map[string]*misconfig.Finding{}
+	var ids []string
+	for _, m := range ms {
+		if _, ok := first[m.ID]; !ok {
+			first[m.ID] = m
+			ids = append(ids, m.ID)
+		}
+	}
+	slices.Sort(ids)
+	rules := make([]*sarif.ReportingDescriptor, 0, len(ids))
+	for _, id := range ids {
+		rules = append(rules, sarifMisconfigRule(first[id]))
+	}
+	return rules
+}
+
+// sarifMisconfigRule describes a check from the catalogue; a check the
+// catalogue lacks (a report from a newer bulkhead) from its finding. The
+// rule carries the check's general fix, not one written for a finding.
+func sarifMisconfigRule(m *misconfig.Finding) *sarif.ReportingDescriptor {
+	c, ok := misconfig.Lookup(m.ID)
+	if !ok {
+		c = misconfig.Check{ID: m.ID, Type: m.Type, Severity: m.Severity, Title: m.Title,
+			Why: m.Why, Fix: m.Fix, References: m.References}
+	}
+	severity := severityName(c.Severity)
+	title := cmp.Or(c.Title, c.ID)
+
+	var text, md strings.Builder
+	text.WriteString(c.ID + ": " + title + "\nSeverity: " + severity)
+	md.WriteString("**" + c.ID + ": " + title + "**\n\nSeverity: " + severity)
+	if c.Why != "" {
+		text.WriteString("\n\n" + c.Why)
+		md.WriteString("\n\n" + c.Why)
+	}
+	if c.Fix != "" {
+		text.WriteString("\n\nFix: " + c.Fix)
+		// Markdown joins lines; a fix's lines (often the corrected
+		// instructions) are kept as hard line breaks.
+		md.WriteString("\n\n**Fix:** " + strings.ReplaceAll(c.Fix, "\n", "  \n"))
+	}
+	if len(c.References) > 0 {
+		text.WriteString("\n\nReferences:")
+		md.WriteString("\n\n**References:**\n")
+		for _, r := range c.References {
+			text.WriteString("\n- " + r)
+			if strings.HasPrefix(r, "https://") || strings.HasPrefix(r, "http://") {
+				md.WriteString("\n- <" + r + ">")
+			} else {
+				md.WriteString("\n- " + r)
+			}
+		}
+	}
+
+	tags := []string{"misconfiguration"}
+	if c.Type != "" {
+		tags = append(tags, c.Type)
+	}
+	props := sarif.Properties{"tags": tags}
+	if score := misconfigSecuritySeverity(severity); score != "" {
+		props["security-severity"] = score
+	}
+	rule := sarif.NewRule(c.ID).
+		WithShortDescription(sarif.NewMultiformatMessageString(title)).
+		WithTextHelp(text.String()).
+		WithMarkdownHelp(md.String()).
+		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(severity))).
+		WithProperties(props)
+	if c.Why != "" {
+		rule.WithFullDescription(sarif.NewMultiformatMessageString(c.Why))
+	}
+	for _, r := range c.References {
+		if strings.HasPrefix(r, "https://") {
+			rule.WithHelpURI(r)
+			break
+		}
+	}
+	return rule
+}
+
+// misconfigSecuritySeverity is the security-severity GitHub ranks a
+// check's alerts by; checks have a severity, not a CVSS score.
+func misconfigSecuritySeverity(severity string) string {
+	switch severity {
+	case inventory.SeverityCritical:
+		return "9.0"
+	case inventory.SeverityHigh:
+		return "7.0"
+	case inventory.SeverityMedium:
+		return "5.0"
+	case inventory.SeverityLow:
+		return "2.0"
+	}
+	return ""
+}
+
+func sarifMisconfigResult(m *misconfig.Finding, a *inventory.Artifact) *sarif.Result {
+	props := sarif.Properties{"severity": severityName(m.Severity), "type": m.Type}
+	if m.Resource != "" {
+		props["resource"] = m.Resource
+	}
+	if m.Template != "" {
+		props["template"] = m.Template
+	}
+	if m.Fix != "" {
+		props["fix"] = m.Fix
+	}
+	layer := misconfigLayer(m)
+	addLayerProperties(props, layer, m.LayerDiffID, m.CreatedBy)
+	if layer == inventory.NoLayer && m.CreatedBy != "" {
+		props["createdBy"] = m.CreatedBy
+	}
+	r := sarif.NewRuleResult(m.ID).
+		WithLevel(sarifLevel(m.Severity)).
+		WithMessage(sarif.NewTextMessage(cmp.Or(m.Message, m.Title, m.ID))).
+		WithLocations([]*sarif.Location{sarifLocation(m.Path, m.Line, layer, m.LayerDiffID, a)})
+	r.Properties = props
+	return r
+}
+
 func sarifVulnResult(v *inventory.Vulnerability, a *inventory.Artifact) *sarif.Result {
 	msg := "Package " + v.Package.Name + " " + v.Package.Version + " is vulnerable to " + v.ID + "; "
 	if v.FixedVersion != "" {
@@ -285,16 +414,19 @@ func addLayerProperties(props sarif.Properties, index int, diffID, createdBy str
 	}
 }
 
-// sarifLocation is a file inside the scanned artifact, at a line, in a
-// layer (a logical location) when the artifact is an image.
+// sarifLocation is a file inside the scanned artifact, at a line (no
+// region when line is 0), in a layer (a logical location) when the
+// artifact is an image.
 func sarifLocation(path string, line, layerIndex int, diffID string, a *inventory.Artifact) *sarif.Location {
 	uri := sarifURI(path)
 	if uri == "" {
 		uri = sarifURI(artifactName(a))
 	}
-	loc := sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
-		WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri)).
-		WithRegion(sarif.NewRegion().WithStartLine(line)))
+	phys := sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri))
+	if line > 0 {
+		phys.WithRegion(sarif.NewRegion().WithStartLine(line))
+	}
+	loc := sarif.NewLocationWithPhysicalLocation(phys)
 	if layerIndex != inventory.NoLayer {
 		ll := sarif.NewLogicalLocation().
 			WithKind("layer").

@@ -58,7 +58,7 @@ func TestSARIFFindings(t *testing.T) {
 		if r.Help == nil || r.Help.Text == nil {
 			t.Errorf("rule %s lacks help", r.ID)
 		}
-		if !strings.HasPrefix(r.ID, sarifSecretRule) && str(r.HelpURI) != "https://nvd.nist.gov/vuln/detail/"+r.ID {
+		if !strings.HasPrefix(r.ID, sarifSecretRule) && !strings.HasPrefix(r.ID, "BH-") && str(r.HelpURI) != "https://nvd.nist.gov/vuln/detail/"+r.ID {
 			t.Errorf("rule %s: helpUri %s", r.ID, str(r.HelpURI))
 		}
 	}
@@ -71,6 +71,10 @@ func TestSARIFFindings(t *testing.T) {
 		{"CVE-2024-5535", "openssl: SSL_select_next_proto buffer overread", "error", "9.1", []any{"vulnerability", "security", "CRITICAL"}},
 		{"secret/aws-access-key-id", "AWS Access Key ID", "error", "", []any{"secret", "security", "CRITICAL", "AWS"}},
 		{"secret/github-pat", "GitHub Personal Access Token", "error", "", []any{"secret", "security", "HIGH", "GitHub"}},
+		{"BH-DF-001", "Image runs as root", "error", "7.0", []any{"misconfiguration", "dockerfile"}},
+		{"BH-IMG-001", "Image runs as root", "error", "7.0", []any{"misconfiguration", "image"}},
+		{"BH-IMG-002", "setuid or setgid file", "note", "2.0", []any{"misconfiguration", "image"}},
+		{"BH-K8S-001", "Privileged container", "error", "9.0", []any{"misconfiguration", "kubernetes"}},
 	}
 	if diff := cmp.Diff(wantRules, rules); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
@@ -91,7 +95,10 @@ func TestSARIFFindings(t *testing.T) {
 		pl := loc.PhysicalLocation
 		s := resultSummary{
 			Rule: str(r.RuleID), Level: str(r.Level), Message: str(r.Message.Text),
-			URI: str(pl.ArtifactLocation.URI), Line: *pl.Region.StartLine, CreatedBy: r.Properties["createdBy"],
+			URI: str(pl.ArtifactLocation.URI), CreatedBy: r.Properties["createdBy"],
+		}
+		if pl.Region != nil {
+			s.Line = *pl.Region.StartLine
 		}
 		if len(loc.LogicalLocations) == 1 {
 			s.Layer, s.LayerName = str(loc.LogicalLocations[0].FullyQualifiedName), str(loc.LogicalLocations[0].Name)
@@ -107,6 +114,12 @@ func TestSARIFFindings(t *testing.T) {
 		{"secret/aws-access-key-id", "error", "AWS Access Key ID (aws-access-key-id) in /app/.env:3: AKIA****", "app/.env", 3, "layer 1", diffID1, createdBy1},
 		{"secret/github-pat", "error", "GitHub Personal Access Token (github-pat) in /root/.git-credentials:1: ghp_********; the file is deleted in layer 2 but still ships in layer 1",
 			"root/.git-credentials", 1, "layer 1", diffID1, createdBy1},
+		// Misconfigurations worst first; the image config's has no line
+		// and no layer, and points at the image.
+		{"BH-K8S-001", "error", "container app sets privileged: true", "app/deploy/web.yaml", 21, "layer 1", diffID1, createdBy1},
+		{"BH-IMG-001", "error", "the image config sets no User: containers run as root", "index.docker.io/library/debian%3A12", 0, "", "", "USER root"},
+		{"BH-DF-001", "error", "the last USER instruction (line 12) sets root", "app/Dockerfile", 12, "layer 1", diffID1, createdBy1},
+		{"BH-IMG-002", "note", "/usr/bin/passwd is setuid root (mode 4755)", "usr/bin/passwd", 0, "layer 0", diffID0, createdBy0},
 	}
 	if diff := cmp.Diff(wantResults, results); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
@@ -192,6 +205,7 @@ func TestSARIFURI(t *testing.T) {
 	inv := vulnerableImage()
 	inv.Secrets = inv.Secrets[:1]
 	inv.Secrets[0].Path, inv.Secrets[0].Line = "", 0
+	inv.Misconfigurations = nil // so that the secret's result is the last
 	run := decodeSARIF(t, write(t, FormatSARIF, inv)).Runs[0]
 	last := run.Results[len(run.Results)-1].Locations[0].PhysicalLocation
 	if got := str(last.ArtifactLocation.URI); got != "index.docker.io/library/debian%3A12" || *last.Region.StartLine != 1 {

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // The table is for people at a terminal. A scan that looked for
@@ -33,16 +34,23 @@ func writeTable(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 	writeWrapped(bw, "OS:       "+printable(osName), 10)
 	bw.WriteString("Packages: " + strconv.Itoa(len(inv.Packages)) + "\n")
 
-	if inv.Vulnerabilities == nil {
+	switch {
+	case inv.Vulnerabilities == nil && len(inv.Packages) == 0 && inv.Misconfigurations != nil:
+		// A misconfiguration scan of a manifest (scan fs -) has no
+		// packages to list.
+	case inv.Vulnerabilities == nil:
 		bw.WriteString("\n")
 		if err := writePackageList(bw, inv.Packages); err != nil {
 			return err
 		}
-	} else {
+	default:
 		writeVulnTable(bw, inv.Vulnerabilities)
 	}
 	if inv.Secrets != nil {
 		writeSecretTable(bw, inv.Secrets)
+	}
+	if inv.Misconfigurations != nil {
+		writeMisconfigTable(bw, inv.Misconfigurations)
 	}
 
 	if len(inv.Warnings) > 0 {
@@ -212,6 +220,126 @@ func writeSecretTable(bw *bufio.Writer, ss []inventory.Secret) {
 	t.writeRow(bw, t.titles())
 	for _, row := range rows {
 		t.writeRow(bw, row)
+	}
+}
+
+// misconfigGroup is the misconfiguration findings in one file (or the
+// image config) and layer.
+type misconfigGroup struct {
+	head     string
+	findings []*misconfig.Finding // worst first, then by line and id
+}
+
+// misconfigFile names the file a finding is in: its path, or "image
+// config" for a finding on the image configuration.
+func misconfigFile(m *misconfig.Finding) string {
+	return cmp.Or(m.Path, "image config")
+}
+
+// groupMisconfigs groups findings by file and layer: groups ordered by
+// their worst severity, then file; findings inside by severity, line, id,
+// resource and message.
+func groupMisconfigs(ms []misconfig.Finding) []misconfigGroup {
+	sorted := sortedMisconfigs(ms)
+	type key struct {
+		file  string
+		layer int
+	}
+	var groups []misconfigGroup
+	var keys []key
+	index := map[key]int{}
+	for _, m := range sorted {
+		k := key{misconfigFile(m), misconfigLayer(m)}
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			head := printable(k.file)
+			if l := layerText(inventory.Location{LayerIndex: k.layer, LayerDiffID: m.LayerDiffID}); l != "" {
+				head += " (" + l + ")"
+			}
+			groups = append(groups, misconfigGroup{head: head})
+			keys = append(keys, k)
+		}
+		groups[i].findings = append(groups[i].findings, m)
+	}
+	// sortedMisconfigs put each group's worst finding first; order the
+	// groups by it, then by file and layer.
+	order := make([]int, len(groups))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(
+			cmp.Compare(inventory.SeverityRank(groups[b].findings[0].Severity), inventory.SeverityRank(groups[a].findings[0].Severity)),
+			cmp.Compare(keys[a].file, keys[b].file),
+			cmp.Compare(keys[a].layer, keys[b].layer),
+		)
+	})
+	out := make([]misconfigGroup, len(groups))
+	for i, j := range order {
+		out[i] = groups[j]
+	}
+	return out
+}
+
+// misconfigIndent indents a finding's message under its row.
+const misconfigIndent = 6
+
+func writeMisconfigTable(bw *bufio.Writer, ms []misconfig.Finding) {
+	var counts severityCounts
+	for i := range ms {
+		counts.add(ms[i].Severity)
+	}
+	bw.WriteString("\nMisconfigurations: " + strconv.Itoa(len(ms)) + " (" + counts.String() + ")\n")
+	if len(ms) == 0 {
+		return
+	}
+	groups := groupMisconfigs(ms)
+	cols := []column{
+		{title: "ID", max: 14},
+		{title: "SEVERITY", max: 8},
+		{title: "LINE", max: 7},
+		{title: "TITLE", truncate: true},
+	}
+	var rows [][]string
+	for _, g := range groups {
+		for _, m := range g.findings {
+			rows = append(rows, misconfigRow(m))
+		}
+	}
+	t := layoutColumns(cols, rows, 2)
+	bw.WriteString("\n")
+	t.writeRow(bw, t.titles())
+	for _, g := range groups {
+		writeWrapped(bw, g.head, 4)
+		for _, m := range g.findings {
+			t.writeRow(bw, misconfigRow(m))
+			msg := m.Message
+			if m.Resource != "" {
+				msg = m.Resource + ": " + msg
+			}
+			if msg = printable(strings.TrimSpace(msg)); msg != "" {
+				writeIndented(bw, msg, misconfigIndent)
+			}
+		}
+	}
+}
+
+func misconfigRow(m *misconfig.Finding) []string {
+	line := "-"
+	if m.Line > 0 {
+		line = strconv.Itoa(m.Line)
+	}
+	return []string{printable(m.ID), severityName(m.Severity), line, cmp.Or(printable(m.Title), "-")}
+}
+
+// writeIndented writes s wrapped to tableWidth, every line indented by
+// indent spaces.
+func writeIndented(bw *bufio.Writer, s string, indent int) {
+	pad := strings.Repeat(" ", indent)
+	for _, line := range wrapWidth(s, tableWidth-indent) {
+		bw.WriteString(pad + line + "\n")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // Names come from the scanned image: they must not drive the terminal or
@@ -83,12 +84,12 @@ func TestTableSamePackageTwoPaths(t *testing.T) {
 	}
 }
 
-// Every line of a vulnerability scan's table fits an 80-column terminal,
+// Every line of a vulnerability or misconfiguration scan's table fits an 80-column terminal,
 // however long the names in the image and the advisories are.
 func TestTableFits80Columns(t *testing.T) {
-	cases := map[string]*inventory.Inventory{"hostile": hostileFindings()}
+	cases := map[string]*inventory.Inventory{"hostile": hostileFindings(), "hostile misconfig only": hostileMisconfigOnly()}
 	for _, tc := range goldenCases {
-		if inv := tc.inv(); inv.Vulnerabilities != nil {
+		if inv := tc.inv(); inv.Vulnerabilities != nil || inv.Misconfigurations != nil {
 			cases[tc.name] = inv
 		}
 	}
@@ -139,7 +140,35 @@ func hostileFindings() *inventory.Inventory {
 		Line: 12345, Match: "abcd" + strings.Repeat("*", 40), LayerIndex: 11, DeletedInLayer: new(int),
 	})
 	inv.Warnings = append(inv.Warnings, inventory.Warning{Message: strings.Repeat("x", 200)})
+	inv.Misconfigurations = append(inv.Misconfigurations, hostileMisconfigs()...)
 	return inv
+}
+
+// hostileMisconfigs are misconfigurations at their longest: deep paths,
+// long resources, messages and titles, wide characters, control
+// characters, a line number in the millions and a layer in the hundreds.
+func hostileMisconfigs() []misconfig.Finding {
+	long := misconfig.New("BH-K8S-010").At("/srv/charts/platform-team/payments/templates/settlement-service/deployment-with-a-very-long-name.yaml", 1234567)
+	long.Resource = "Deployment/settlement-service-with-an-extraordinarily-long-name container/sidecar-proxy-injected-by-the-mesh"
+	long.Message = "container sidecar-proxy-injected-by-the-mesh adds capabilities NET_ADMIN, NET_RAW, SYS_PTRACE, SYS_MODULE and does not drop ALL; " + strings.Repeat("x", 120)
+	long.LayerIndex, long.LayerDiffID = misconfig.Layer(123), diffID1
+	wide := misconfig.New("BH-DF-014").At("/アプリ/設定/Dockerfile.本番環境用の非常に長いファイル名", 42)
+	wide.Title = "配置文件解析器中的缓冲区溢出可能导致远程代码执行，影响所有版本"
+	wide.Message = "ENV 本番環境の秘密のトークン=… が イメージに 焼き込まれています" + strings.Repeat("長", 60)
+	ctl := misconfig.New("BH-IMG-008")
+	ctl.ID = "BH-IMG-\x1b[2J-008-and-some-more-text"
+	ctl.Message = "line1\nline2\tand a \x1b]0;title\x07 sequence "
+	ctl.Resource = "config.Env"
+	return []misconfig.Finding{long, wide, ctl}
+}
+
+// hostileMisconfigOnly is a scan fs - of a manifest: no packages, no
+// vulnerability or secret scan, only misconfigurations.
+func hostileMisconfigOnly() *inventory.Inventory {
+	return &inventory.Inventory{
+		Artifact:          inventory.Artifact{Type: inventory.ArtifactFilesystem, Name: "-"},
+		Misconfigurations: hostileMisconfigs(),
+	}
 }
 
 func TestTableEscapesControlCharactersInFindings(t *testing.T) {

@@ -391,3 +391,24 @@ func microTime(v sql.NullInt64) time.Time {
 	}
 	return t
 }
+
+// Releases lists the ecosystems with a release suffix that start with
+// prefix ("Red Hat:enterprise_linux:9::" → the baseos, appstream, ...
+// streams), for distros whose advisories are split by repository.
+func (db *DB) Releases(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT ecosystem FROM releases WHERE ecosystem >= ? AND ecosystem < ? ORDER BY ecosystem`,
+		prefix, prefix+"\U0010FFFF")
+	if err != nil {
+		return nil, fmt.Errorf("listing releases %q: %w", prefix, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

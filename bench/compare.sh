@@ -416,3 +416,12 @@ for form in "${FORMS[@]}"; do
 done
 say ""
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); SBOMs, logs and raw timings (ms, KiB) in $OUT"
+
+# Vulnerabilities: bulkhead vs osv-scanner on the same OSV data.
+if [ -x "${PEERS_BIN:-$HOME/peers/bin}/osv-scanner" ]; then
+	echo
+	echo "== vulnerabilities (bench/compare-vulns.sh)"
+	RUNS="${RUNS:-5}" bash "$(dirname "$0")/compare-vulns.sh"
+else
+	echo "(osv-scanner not built: skipping the vulnerability comparison; see ../shared/PEERS.md)"
+fi

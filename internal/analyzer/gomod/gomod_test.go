@@ -6,22 +6,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "go.mod" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 func TestRequired(t *testing.T) {
 	a := New()
@@ -39,11 +30,11 @@ func TestRequired(t *testing.T) {
 		"/root/go/pkg/mod/golang.org/x/text@v0.3.7/cmd/gotext/go.mod":                         false,
 		"/root/go/pkg/mod/github.com/!azure/go-autorest@v14.2.0+incompatible/autorest/go.mod": false,
 	} {
-		if got := a.Required(path, fakeInfo{size: 100}); got != want {
+		if got := a.Required(path, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/go.mod", fakeInfo{size: MaxFileSize + 1}) {
+	if a.Required("/src/go.mod", analyzertest.File(MaxFileSize+1)) {
 		t.Error("Required accepts a file over the cap")
 	}
 }
@@ -51,7 +42,7 @@ func TestRequired(t *testing.T) {
 func analyze(t *testing.T, path string, b []byte) (*analyzer.Result, error) {
 	t.Helper()
 	a := New()
-	if !a.Required(path, fakeInfo{size: int64(len(b))}) {
+	if !a.Required(path, analyzertest.File(int64(len(b)))) {
 		t.Fatalf("Required(%s) = false", path)
 	}
 	return a.Analyze(context.Background(), analyzer.Input{Path: path, Content: bytes.NewReader(b)})

@@ -9,21 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "package.json" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 func TestRequired(t *testing.T) {
 	a := New()
@@ -49,11 +40,11 @@ func TestRequired(t *testing.T) {
 		"/app/node_modules/_cacache/package.json":                   false,
 		"/app/node_modules/lodash/node_modules/.cache/package.json": false,
 	} {
-		if got := a.Required(path, fakeInfo{size: 100}); got != want {
+		if got := a.Required(path, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/app/node_modules/x/package.json", fakeInfo{size: MaxFileSize + 1}) {
+	if a.Required("/app/node_modules/x/package.json", analyzertest.File(MaxFileSize+1)) {
 		t.Error("Required accepts a file over the cap")
 	}
 }

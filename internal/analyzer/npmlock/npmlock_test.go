@@ -7,21 +7,12 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "lock" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 func TestRequired(t *testing.T) {
 	a := New()
@@ -37,11 +28,11 @@ func TestRequired(t *testing.T) {
 		"/src/app/yarn.lock.orig":                          false,
 		"/src/app/pnpm-lock.yml":                           false,
 	} {
-		if got := a.Required(path, fakeInfo{size: 100}); got != want {
+		if got := a.Required(path, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/pnpm-lock.yaml", fakeInfo{size: MaxPnpmFileSize + 1}) || a.Required("/src/yarn.lock", fakeInfo{size: MaxFileSize + 1}) {
+	if a.Required("/src/pnpm-lock.yaml", analyzertest.File(MaxPnpmFileSize+1)) || a.Required("/src/yarn.lock", analyzertest.File(MaxFileSize+1)) {
 		t.Error("Required accepts a file over the cap")
 	}
 }
@@ -101,7 +92,7 @@ func TestLockfiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := New()
-			if !a.Required(tt.path, fakeInfo{size: int64(len(b))}) {
+			if !a.Required(tt.path, analyzertest.File(int64(len(b)))) {
 				t.Fatalf("Required(%s) = false", tt.path)
 			}
 			res, err := a.Analyze(context.Background(), analyzer.Input{Path: tt.path, Content: bytes.NewReader(b)})

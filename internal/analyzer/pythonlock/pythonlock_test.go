@@ -13,16 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "lock" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 func TestRequired(t *testing.T) {
 	a := New()
@@ -41,11 +33,11 @@ func TestRequired(t *testing.T) {
 		"/usr/lib/python3/dist-packages/foo/requirements.txt": false,
 		"/venv/lib/python3.11/site-packages/bar-1.0.dist-info/uv.lock": false,
 	} {
-		if got := a.Required(path, fakeInfo{size: 100}); got != want {
+		if got := a.Required(path, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/requirements.txt", fakeInfo{size: MaxRequirementsSize + 1}) || a.Required("/src/uv.lock", fakeInfo{size: MaxLockSize + 1}) {
+	if a.Required("/src/requirements.txt", analyzertest.File(MaxRequirementsSize+1)) || a.Required("/src/uv.lock", analyzertest.File(MaxLockSize+1)) {
 		t.Error("Required accepts a file over the cap")
 	}
 }
@@ -111,7 +103,7 @@ func TestFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := New()
-			if !a.Required(tt.path, fakeInfo{size: int64(len(b))}) {
+			if !a.Required(tt.path, analyzertest.File(int64(len(b)))) {
 				t.Fatalf("Required(%s) = false", tt.path)
 			}
 			res, err := a.Analyze(context.Background(), analyzer.Input{Path: tt.path, Content: bytes.NewReader(b)})

@@ -109,6 +109,8 @@ type Result struct {
 	// and Compose checks in source trees, file facts (setuid, world-writable,
 	// caches) in images.
 	Misconfigs []misconfig.Finding `json:"misconfigs,omitempty"`
+	// Malware: files whose hash matched a signature.
+	Malware []inventory.Malware `json:"malware,omitempty"`
 	// Owned lists the files an OS package installed (dpkg's info/*.list):
 	// a language package inside them is the OS package, not a second one.
 	Owned []OwnedFiles `json:"owned,omitempty"`
@@ -130,7 +132,7 @@ type PackageLicense struct {
 
 // Empty reports whether r carries nothing.
 func (r *Result) Empty() bool {
-	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0 && len(r.Owned) == 0 && len(r.Misconfigs) == 0)
+	return r == nil || (r.OS == nil && len(r.Packages) == 0 && len(r.Licenses) == 0 && len(r.Secrets) == 0 && len(r.Owned) == 0 && len(r.Misconfigs) == 0 && len(r.Malware) == 0)
 }
 
 // FileResult records the outcome of every analyzer that looked at one path.

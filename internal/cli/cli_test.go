@@ -358,3 +358,53 @@ func TestSecretDeletedInLaterLayer(t *testing.T) {
 		}
 	}
 }
+
+// TestMalwareEICAR: the EICAR test file added in one layer and deleted in
+// the next is found with both layers.
+func TestMalwareEICAR(t *testing.T) {
+	eicar := `X5O!P%@AP[4\PZX54(P^)7CC)7}$` + `EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	dir := t.TempDir()
+	l0, l1 := filepath.Join(dir, "l0"), filepath.Join(dir, "l1")
+	writeTree(t, l0, map[string]string{"tmp/eicar.com": eicar, "etc/hostname": "x\n"})
+	writeTree(t, l1, map[string]string{"etc/hostname": "x\n"})
+	old := time.Unix(1700000000, 0)
+	os.Chtimes(filepath.Join(l0, "etc/hostname"), old, old)
+	os.Chtimes(filepath.Join(l1, "etc/hostname"), old, old)
+	t0, t1 := filepath.Join(dir, "0.tar"), filepath.Join(dir, "1.tar")
+	if err := imagebuild.WriteDirTar(l0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := imagebuild.WriteDiffTar(l0, l1, t1); err != nil {
+		t.Fatal(err)
+	}
+	img, err := imagebuild.Image([]imagebuild.Layer{{Tar: t0, CreatedBy: "ADD eicar.com /tmp/"}, {Tar: t1, CreatedBy: "RUN rm /tmp/eicar.com"}}, v1.Config{}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(dir, "img.tar")
+	if err := imagebuild.WriteDockerArchive(tarPath, "example.com/eicar:1", img); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "scan", "image", tarPath, "--scanners", "malware", "--format", "json", "--exit-code", "1")
+	if code != ExitBlocked {
+		t.Fatalf("exit %d, want 1 (a finding with --exit-code 1): %s", code, errOut)
+	}
+	var doc struct {
+		Malware []struct {
+			Signature, Path, SHA256 string
+			LayerIndex              int
+			DeletedInLayer          *int
+			CreatedBy               string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Malware) != 1 {
+		t.Fatalf("malware = %+v", doc.Malware)
+	}
+	m := doc.Malware[0]
+	if m.Path != "/tmp/eicar.com" || m.LayerIndex != 0 || m.DeletedInLayer == nil || *m.DeletedInLayer != 1 || m.CreatedBy != "ADD eicar.com /tmp/" || m.SHA256 == "" {
+		t.Errorf("finding = %+v", m)
+	}
+}

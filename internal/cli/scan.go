@@ -12,9 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/list"
+	malwarea "github.com/bulkhead-sec/bulkhead/internal/analyzer/malware"
 	misconfiga "github.com/bulkhead-sec/bulkhead/internal/analyzer/misconfig"
 	secreta "github.com/bulkhead-sec/bulkhead/internal/analyzer/secret"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/malware"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig/image"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
@@ -36,6 +38,7 @@ type scanFlags struct {
 	dbMaxAge         time.Duration
 	skipChecks       []string
 	secretConfig     string
+	malwareDBs       []string
 	maxImageAge      time.Duration
 	format           string
 	output           string
@@ -58,6 +61,7 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
 		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never)")
 		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
+		fl.StringSliceVar(&f.malwareDBs, "malware-db", nil, "malware signatures: ClamAV .hdb/.hsb/.hdu/.hsu or sha256sum lists (repeatable; EICAR is built in)")
 		fl.StringVar(&f.secretConfig, "secret-config", "", "secret rules: bulkhead YAML or a gitleaks TOML config")
 		fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "misconfiguration check ids to skip (BH-DF-003, BH-K8S-*); see bulkhead checks list")
 		fl.DurationVar(&f.maxImageAge, "max-image-age", 0, "report images older than this (misconfig BH-IMG-010; default 180 days, negative: never)")
@@ -181,6 +185,16 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 		}
 		opts.Secrets = a
 	}
+	if scanners[scannerMalware] {
+		db, err := malware.Load(f.malwareDBs...)
+		if err != nil {
+			return &exitError{ExitError, err}
+		}
+		if db.HasAnySize() {
+			g.logger.Warn("a malware list without file sizes makes every file be hashed")
+		}
+		opts.Malware = malwarea.New(db)
+	}
 	if scanners[scannerMisconfig] {
 		if err := misconfig.ValidateSkip(f.skipChecks); err != nil {
 			return &exitError{ExitError, err}
@@ -303,9 +317,10 @@ const (
 	scannerVuln      = "vuln"
 	scannerSecret    = "secret"
 	scannerMisconfig = "misconfig"
+	scannerMalware   = "malware"
 )
 
-var allScanners = []string{scannerVuln, scannerSecret, scannerMisconfig}
+var allScanners = []string{scannerVuln, scannerSecret, scannerMisconfig, scannerMalware}
 
 func parseScanners(names []string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -342,7 +357,7 @@ func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
 		}
 		inv.Secrets = kept
 	}
-	others := len(inv.Secrets)
+	others := len(inv.Secrets) + len(inv.Malware)
 	if inv.Misconfigurations != nil {
 		kept := inv.Misconfigurations[:0]
 		for _, m := range inv.Misconfigurations {

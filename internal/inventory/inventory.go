@@ -183,6 +183,8 @@ type Inventory struct {
 	// Vulnerabilities is nil when vulnerability scanning was not run.
 	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
 	Secrets         []Secret        `json:"secrets,omitempty"`
+	// Malware is nil when the malware scanner did not run.
+	Malware []Malware `json:"malware,omitempty"`
 	// Misconfigurations is nil when the misconfig scanner did not run.
 	Misconfigurations []misconfig.Finding `json:"misconfigurations,omitempty"`
 	Warnings          []Warning           `json:"warnings,omitempty"`
@@ -206,6 +208,20 @@ type Secret struct {
 	// DeletedInLayer is the index of the layer that removed the file, when
 	// a later layer did: the secret still ships in the earlier layer.
 	DeletedInLayer *int `json:"deletedInLayer,omitempty"`
+}
+
+// Malware is a file whose hash matched a malware signature.
+type Malware struct {
+	Signature      string `json:"signature"`
+	Severity       string `json:"severity"` // CRITICAL
+	Path           string `json:"path"`
+	LayerDiffID    string `json:"layerDiffID,omitempty"`
+	LayerIndex     int    `json:"layerIndex"`
+	DeletedInLayer *int   `json:"deletedInLayer,omitempty"`
+	CreatedBy      string `json:"createdBy,omitempty"`
+	SHA256         string `json:"sha256,omitempty"` // only the matched hash is set
+	MD5            string `json:"md5,omitempty"`
+	SHA1           string `json:"sha1,omitempty"`
 }
 
 // Severities, most severe first.

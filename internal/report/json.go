@@ -29,6 +29,7 @@ type jsonDocument struct {
 	Packages        []inventory.Package       `json:"packages"`
 	Vulnerabilities []inventory.Vulnerability `json:"vulnerabilities,omitzero"`
 	Secrets         []inventory.Secret        `json:"secrets,omitzero"`
+	Malware         []inventory.Malware       `json:"malware,omitzero"`
 	// Misconfigurations: the same rule as vulnerabilities and secrets.
 	Misconfigurations []misconfig.Finding `json:"misconfigurations,omitzero"`
 	Warnings          []inventory.Warning `json:"warnings,omitempty"`
@@ -56,6 +57,9 @@ func writeJSON(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 		for _, s := range sortedSecrets(inv.Secrets) {
 			doc.Secrets = append(doc.Secrets, *s)
 		}
+	}
+	if inv.Malware != nil {
+		doc.Malware = append(make([]inventory.Malware, 0, len(inv.Malware)), inv.Malware...)
 	}
 	if inv.Misconfigurations != nil {
 		doc.Misconfigurations = append(make([]misconfig.Finding, 0, len(inv.Misconfigurations)), inv.Misconfigurations...)
@@ -107,6 +111,7 @@ func ReadJSON(r io.Reader) (*inventory.Inventory, error) {
 		Packages:          doc.Packages,
 		Vulnerabilities:   doc.Vulnerabilities,
 		Secrets:           doc.Secrets,
+		Malware:           doc.Malware,
 		Misconfigurations: doc.Misconfigurations,
 		Warnings:          doc.Warnings,
 	}, nil

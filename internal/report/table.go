@@ -49,6 +49,9 @@ func writeTable(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 	if inv.Secrets != nil {
 		writeSecretTable(bw, inv.Secrets)
 	}
+	if inv.Malware != nil {
+		writeMalwareTable(bw, inv.Malware)
+	}
 	if inv.Misconfigurations != nil {
 		writeMisconfigTable(bw, inv.Misconfigurations)
 	}
@@ -214,6 +217,37 @@ func writeSecretTable(bw *bufio.Writer, ss []inventory.Secret) {
 			layer += ", deleted in layer " + strconv.Itoa(*s.DeletedInLayer)
 		}
 		rows = append(rows, []string{printable(s.RuleID), severityName(s.Severity), where, layer, printable(s.Match)})
+	}
+	t := layoutColumns(cols, rows, 2)
+	bw.WriteString("\n")
+	t.writeRow(bw, t.titles())
+	for _, row := range rows {
+		t.writeRow(bw, row)
+	}
+}
+
+func writeMalwareTable(bw *bufio.Writer, ms []inventory.Malware) {
+	bw.WriteString("\nMalware: " + strconv.Itoa(len(ms)) + "\n")
+	if len(ms) == 0 {
+		return
+	}
+	cols := []column{
+		{title: "SIGNATURE", max: 24},
+		{title: "PATH"},
+		{title: "LAYER", max: 10},
+		{title: "HASH", max: 20},
+	}
+	rows := make([][]string, 0, len(ms))
+	for _, m := range ms {
+		layer := strconv.Itoa(m.LayerIndex)
+		if m.DeletedInLayer != nil {
+			layer += ", deleted in layer " + strconv.Itoa(*m.DeletedInLayer)
+		}
+		hash := cmp.Or(m.SHA256, m.SHA1, m.MD5)
+		if len(hash) > 16 {
+			hash = hash[:16] + "…"
+		}
+		rows = append(rows, []string{printable(m.Signature), printable(m.Path), layer, hash})
 	}
 	t := layoutColumns(cols, rows, 2)
 	bw.WriteString("\n")

@@ -54,6 +54,8 @@ type Options struct {
 	// Secrets is the secret analyzer when secrets are scanned for: every
 	// file of every layer, and the image config and history.
 	Secrets *secreta.Analyzer
+	// Malware is the malware analyzer when malware is scanned for.
+	Malware analyzer.Analyzer
 }
 
 // Stats describe the work a scan did.
@@ -81,6 +83,7 @@ func Run(ctx context.Context, target *source.Target, opts Options) (*Result, err
 		if opts.Secrets != nil {
 			sc.Secret = opts.Secrets
 		}
+		sc.Malware = opts.Malware
 		g, err := list.For(opts.Mode, sc)
 		if err != nil {
 			return nil, err
@@ -110,6 +113,9 @@ func Run(ctx context.Context, target *source.Target, opts Options) (*Result, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.Malware != nil && res.Inventory.Malware == nil {
+		res.Inventory.Malware = []inventory.Malware{}
 	}
 	if opts.Secrets != nil {
 		if res.Inventory.Secrets == nil {

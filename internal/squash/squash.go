@@ -241,6 +241,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 	}
 	inv.Packages = foldOwned(inv.Packages, owned, links)
 	inv.Secrets = collectSecrets(layers, state, out.Deleted)
+	inv.Malware = collectMalware(layers, state, out.Deleted)
 	inventory.SortPackages(inv.Packages)
 	sort.Slice(out.Deleted, func(i, j int) bool {
 		a, b := out.Deleted[i], out.Deleted[j]
@@ -330,6 +331,64 @@ func collectSecrets(layers []inventory.Layer, state map[string]map[string]entry,
 			return a.Line < b.Line
 		}
 		return a.RuleID < b.RuleID
+	})
+	return out
+}
+
+// collectMalware lists every malware hit of every layer, like
+// collectSecrets: the layer that first shipped the file, and the one that
+// removed it when the final filesystem no longer has it.
+func collectMalware(layers []inventory.Layer, state map[string]map[string]entry, deleted []Deleted) []inventory.Malware {
+	type agg struct {
+		m                inventory.Malware
+		added, deletedIn int
+		present          bool
+	}
+	found := map[string]*agg{}
+	add := func(fr analyzer.FileResult, layer int, present bool, deletedIn int) {
+		if fr.Result == nil {
+			return
+		}
+		for _, m := range fr.Result.Malware {
+			k := m.Path + "\x00" + m.Signature + "\x00" + m.SHA256 + m.SHA1 + m.MD5
+			a := found[k]
+			if a == nil {
+				a = &agg{m: m, added: layer, deletedIn: -1}
+				found[k] = a
+			}
+			a.added = min(a.added, layer)
+			a.present = a.present || present
+			if !present {
+				a.deletedIn = max(a.deletedIn, deletedIn)
+			}
+		}
+	}
+	for _, byAnalyzer := range state {
+		for _, e := range byAnalyzer {
+			add(e.fr, e.layer, true, -1)
+		}
+	}
+	for _, d := range deleted {
+		add(d.FileResult, d.AddedIn, false, d.DeletedIn)
+	}
+	var out []inventory.Malware
+	for _, a := range found {
+		m := a.m
+		m.LayerIndex = a.added
+		if a.added >= 0 && a.added < len(layers) {
+			m.LayerDiffID, m.CreatedBy = layers[a.added].DiffID, layers[a.added].CreatedBy
+		}
+		if !a.present && a.deletedIn >= 0 {
+			d := a.deletedIn
+			m.DeletedInLayer = &d
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Signature < out[j].Signature
 	})
 	return out
 }

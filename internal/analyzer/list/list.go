@@ -70,6 +70,8 @@ type Scanners struct {
 	// Secret is the configured secret analyzer, nil when secrets are not
 	// scanned for.
 	Secret analyzer.Analyzer
+	// Malware is the configured malware analyzer, nil when off.
+	Malware analyzer.Analyzer
 }
 
 // For returns the analyzers for mode: the package analyzers (Default) and
@@ -79,6 +81,9 @@ func For(mode Mode, sc Scanners) (*analyzer.Group, error) {
 	as := Default(mode).Analyzers()
 	if sc.Secret != nil {
 		as = append(as, sc.Secret)
+	}
+	if sc.Malware != nil {
+		as = append(as, sc.Malware)
 	}
 	if sc.Misconfig {
 		if mode == SourceTree {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -20,7 +21,8 @@ import (
 const Name = "secret"
 
 // version is bumped when the built-in rules or the engine change findings.
-const version = 1
+// 2: members of archives (zip, jar, war, ear, whl, tar, tar.gz) are scanned.
+const version = 2
 
 // Config configures the analyzer.
 type Config struct {
@@ -31,6 +33,10 @@ type Config struct {
 	// --secret-config file); it makes Version differ, so cached layer
 	// results from another rule set are not reused.
 	Custom bool
+	// Archive bounds the scanning of archive members; zero fields take
+	// the defaults. Archives up to Archive.MaxSize (256 MiB) are
+	// required, though larger than Secret.MaxFileSize.
+	Archive ArchiveConfig
 }
 
 // DefaultConfig is the built-in rule set with default limits.
@@ -49,9 +55,11 @@ func ConfigFromFile(file string) (Config, []string, error) {
 
 // Analyzer finds secrets in files.
 type Analyzer struct {
-	s       *engine.Scanner
-	maxSize int64
-	version int
+	s           *engine.Scanner
+	maxSize     int64
+	maxFindings int
+	arch        ArchiveConfig
+	version     int
 }
 
 var _ analyzer.Analyzer = (*Analyzer)(nil)
@@ -62,9 +70,14 @@ func New(cfg Config) (*Analyzer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret rules: %w", err)
 	}
-	a := &Analyzer{s: s, maxSize: cfg.Secret.MaxFileSize, version: version}
-	if cfg.Custom {
-		a.version = version*1_000_000 + int(digest(s, cfg.Secret)%1_000_000)
+	maxFindings := cfg.Secret.MaxFindings
+	if maxFindings <= 0 {
+		maxFindings = engine.DefaultMaxFindings
+	}
+	arch := cfg.Archive.withDefaults()
+	a := &Analyzer{s: s, maxSize: cfg.Secret.MaxFileSize, maxFindings: maxFindings, arch: arch, version: version}
+	if cfg.Custom || arch != (ArchiveConfig{}).withDefaults() {
+		a.version = version*1_000_000 + int(digest(s, cfg.Secret, arch)%1_000_000)
 	}
 	return a, nil
 }
@@ -108,15 +121,22 @@ var skipExt = map[string]bool{
 }
 
 // Required wants regular, non-empty files up to the size cap, except those
-// that are obviously not candidates by path.
+// that are obviously not candidates by path, and archives (zip, jar, war,
+// ear, whl, tar, tar.gz, tgz) up to the archive size cap.
 func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
-	if !info.Mode().IsRegular() || info.Size() == 0 || (a.maxSize > 0 && info.Size() > a.maxSize) {
+	if !info.Mode().IsRegular() || info.Size() == 0 {
 		return false
 	}
 	for _, d := range skipDirs {
 		if strings.HasPrefix(p, d) {
 			return false
 		}
+	}
+	if !a.arch.Disable && kindByName(p) != notArchive {
+		return info.Size() <= a.arch.MaxSize
+	}
+	if a.maxSize > 0 && info.Size() > a.maxSize {
+		return false
 	}
 	ext := strings.ToLower(path.Ext(p))
 	if skipExt[ext] || strings.Contains(path.Base(p), ".so.") {
@@ -128,9 +148,27 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 	return true
 }
 
-// Analyze streams the file through the scanner. Limits (size cap, finding
-// cap, regex budget) return the findings so far with an error.
+// Analyze streams the file through the scanner; an archive's members are
+// scanned instead, named "ARCHIVE!/MEMBER", nested archives too (see
+// ArchiveConfig). Limits (size cap, finding cap, regex budget, archive
+// bounds) return the findings so far with an error; archive bounds wrap
+// ErrArchiveLimit.
 func (a *Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
+	if !a.arch.Disable && kindByName(in.Path) != notArchive {
+		if found, err, ok := a.analyzeArchive(ctx, in); ok {
+			var res *analyzer.Result
+			if len(found) > 0 {
+				res = &analyzer.Result{Secrets: found}
+			}
+			if err != nil {
+				return res, fmt.Errorf("secret scan of archive %s: %w", in.Path, err)
+			}
+			return res, nil
+		}
+		if _, err := in.Content.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
 	found, err := a.s.Scan(ctx, in.Path, in.Content)
 	var res *analyzer.Result
 	if len(found) > 0 {
@@ -143,7 +181,7 @@ func (a *Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Re
 }
 
 // digest summarises a custom configuration for Version.
-func digest(s *engine.Scanner, c engine.Config) uint32 {
+func digest(s *engine.Scanner, c engine.Config, arch ArchiveConfig) uint32 {
 	h := fnv.New32a()
 	for _, r := range s.Rules() {
 		fmt.Fprintf(h, "%s|%s|%s|%v|%d|%g|%d|%v|%d\n", r.ID, r.Severity, r.Title, r.Keywords, r.SecretGroup, r.Entropy, r.Span, r.NoReport, len(r.Allow))
@@ -161,6 +199,7 @@ func digest(s *engine.Scanner, c engine.Config) uint32 {
 		writeAllow(h, al)
 	}
 	fmt.Fprintf(h, "%d|%d\n", c.MaxFileSize, c.MaxFindings)
+	fmt.Fprintf(h, "archive|%+v\n", arch)
 	return h.Sum32()
 }
 

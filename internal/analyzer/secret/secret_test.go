@@ -113,7 +113,7 @@ func TestAnalyzeLimitIsAWarning(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	if Default().Version() != 1 {
+	if Default().Version() != version {
 		t.Errorf("default version %d", Default().Version())
 	}
 	dir := t.TempDir()
@@ -129,7 +129,7 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Version() == 1 {
+	if a.Version() == version {
 		t.Error("a custom rule set must not share the default's cache version")
 	}
 	b, _ := New(cfg)
@@ -213,7 +213,7 @@ func FuzzAnalyze(f *testing.F) {
 			return
 		}
 		for _, s := range res.Secrets {
-			if s.Path != path || len(s.Fingerprint) != 16 {
+			if s.Path != path && !strings.HasPrefix(s.Path, path+"!/") || len(s.Fingerprint) != 16 {
 				t.Fatalf("%+v", s)
 			}
 		}

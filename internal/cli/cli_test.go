@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -299,6 +301,13 @@ func TestSecretDeletedInLaterLayer(t *testing.T) {
 		"app/readme": "hello\n",
 	})
 	writeTree(t, l1, map[string]string{"app/readme": "hello\n"})
+	// A jar with credentials inside it, in the layer that stays.
+	var jar bytes.Buffer
+	zw := zip.NewWriter(&jar)
+	w, _ := zw.Create("BOOT-INF/classes/application.properties")
+	io.WriteString(w, "aws.accessKeyId="+keyID+"\naws.secretKey="+secretKey+"\n")
+	zw.Close()
+	writeTree(t, l1, map[string]string{"app/app.jar": jar.String()})
 	old := time.Unix(1700000000, 0)
 	os.Chtimes(filepath.Join(l0, "app/readme"), old, old)
 	os.Chtimes(filepath.Join(l1, "app/readme"), old, old)
@@ -312,7 +321,7 @@ func TestSecretDeletedInLaterLayer(t *testing.T) {
 	img, err := imagebuild.Image([]imagebuild.Layer{
 		{Tar: t0, CreatedBy: "COPY .env /app/"},
 		{Tar: t1, CreatedBy: "RUN curl -u deploy:" + secretKey + " https://example.invalid/x && rm /app/.env"},
-	}, v1.Config{}, time.Unix(0, 0))
+	}, v1.Config{Env: []string{"AWS_SECRET_ACCESS_KEY=" + secretKey}}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,9 +343,16 @@ func TestSecretDeletedInLaterLayer(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	var files, history int
+	var files, history, env, inJar int
 	for _, s := range doc.Secrets {
 		switch {
+		case strings.HasPrefix(s.Path, "config.Env:"):
+			env++
+		case strings.HasPrefix(s.Path, "/app/app.jar!/"):
+			inJar++
+			if s.LayerIndex != 1 || s.DeletedInLayer != nil {
+				t.Errorf("jar secret %s: layer %d deleted %v", s.RuleID, s.LayerIndex, s.DeletedInLayer)
+			}
 		case s.Path == "/app/.env":
 			files++
 			if s.LayerIndex != 0 || s.DeletedInLayer == nil || *s.DeletedInLayer != 1 {
@@ -346,8 +362,8 @@ func TestSecretDeletedInLaterLayer(t *testing.T) {
 			history++
 		}
 	}
-	if files < 2 || history < 1 {
-		t.Errorf("found %d file secrets and %d history secrets: %+v", files, history, doc.Secrets)
+	if files < 2 || history < 1 || env < 1 || inJar < 1 {
+		t.Errorf("found %d file, %d history, %d env and %d in-jar secrets: %+v", files, history, env, inJar, doc.Secrets)
 	}
 	for _, format := range []string{"json", "table", "sarif", "junit", "cyclonedx-json", "spdx-json"} {
 		_, out, errOut := run(t, "scan", "image", tarPath, "--scanners", "secret", "--format", format)

@@ -423,4 +423,10 @@ func TestMalwareEICAR(t *testing.T) {
 	if m.Path != "/tmp/eicar.com" || m.LayerIndex != 0 || m.DeletedInLayer == nil || *m.DeletedInLayer != 1 || m.CreatedBy != "ADD eicar.com /tmp/" || m.SHA256 == "" {
 		t.Errorf("finding = %+v", m)
 	}
+	for format, want := range map[string]string{"sarif": `"ruleId": "malware"`, "table": "EICAR"} {
+		_, out, errOut := run(t, "scan", "image", tarPath, "--scanners", "malware", "--format", format)
+		if !strings.Contains(out, want) || !strings.Contains(out, "eicar.com") {
+			t.Errorf("%s output lacks the finding (%s):\n%.800s", format, errOut, out)
+		}
+	}
 }

@@ -63,6 +63,9 @@ func sarifReport(inv *inventory.Inventory, opts *Options) (*sarif.Report, error)
 	secrets := sortedSecrets(inv.Secrets)
 	misconfigs := sortedMisconfigs(inv.Misconfigurations)
 	rules := append(sarifRules(vulns, secrets), sarifMisconfigRules(misconfigs)...)
+	if len(inv.Malware) > 0 {
+		rules = append(rules, sarifMalwareRule())
+	}
 	index := make(map[string]int, len(rules))
 	for i, r := range rules {
 		index[r.ID] = i
@@ -81,6 +84,9 @@ func sarifReport(inv *inventory.Inventory, opts *Options) (*sarif.Report, error)
 	}
 	for _, m := range misconfigs {
 		run.Results = append(run.Results, sarifMisconfigResult(m, &inv.Artifact).WithRuleIndex(index[m.ID]))
+	}
+	for i := range inv.Malware {
+		run.Results = append(run.Results, sarifMalwareResult(&inv.Malware[i], &inv.Artifact).WithRuleIndex(index[sarifMalwareRuleID]))
 	}
 
 	report, err := sarif.New(sarif.Version210)
@@ -397,6 +403,36 @@ func sarifSecretResult(s *inventory.Secret, a *inventory.Artifact) *sarif.Result
 		// Stable across scans and layers, for deduplicating alerts.
 		r.PartialFingerprints = map[string]any{"secretFingerprint/v1": s.Fingerprint}
 	}
+	r.Properties = props
+	return r
+}
+
+// sarifMalwareRuleID is the one rule of malware results: a file whose hash
+// matched a signature.
+const sarifMalwareRuleID = "malware"
+
+func sarifMalwareRule() *sarif.ReportingDescriptor {
+	r := sarif.NewRule(sarifMalwareRuleID).
+		WithShortDescription(sarif.NewMultiformatMessageString("File matches a malware signature")).
+		WithFullDescription(sarif.NewMultiformatMessageString("The file's hash equals a signature of a malware database (ClamAV hash signatures, a sha256sum list, or the EICAR test file).")).
+		WithHelp(sarif.NewMultiformatMessageString("Remove the file from the image and rebuild it from a trusted base; find out how it got there (the layer's history entry names the step).")).
+		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel("error"))
+	r.Properties = sarif.Properties{"tags": []string{"malware", "security"}, "security-severity": "10.0"}
+	return r
+}
+
+func sarifMalwareResult(m *inventory.Malware, a *inventory.Artifact) *sarif.Result {
+	hash := cmp.Or(m.SHA256, m.SHA1, m.MD5)
+	msg := m.Path + " matches malware signature " + m.Signature + " (" + hash + ")"
+	if m.DeletedInLayer != nil {
+		msg += "; deleted in layer " + strconv.Itoa(*m.DeletedInLayer) + " but still shipped in layer " + strconv.Itoa(m.LayerIndex)
+	}
+	props := sarif.Properties{"severity": severityName(m.Severity), "signature": m.Signature, "hash": hash}
+	addLayerProperties(props, m.LayerIndex, m.LayerDiffID, m.CreatedBy)
+	r := sarif.NewRuleResult(sarifMalwareRuleID).
+		WithLevel("error").
+		WithMessage(sarif.NewTextMessage(msg)).
+		WithLocations([]*sarif.Location{sarifLocation(m.Path, 0, m.LayerIndex, m.LayerDiffID, a)})
 	r.Properties = props
 	return r
 }

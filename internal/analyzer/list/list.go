@@ -9,17 +9,22 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/apk"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/dotnet"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/dpkg"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gobinary"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gomod"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/imagefacts"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/java"
 	misconfiga "github.com/bulkhead-sec/bulkhead/internal/analyzer/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npm"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npmlock"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/osrelease"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/php"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/python"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/pythonlock"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/rpm"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/ruby"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/rust"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
@@ -47,6 +52,13 @@ var all = []entry{
 	{func() analyzer.Analyzer { return gobinary.New() }, []string{TagLang, TagPkg}},
 	{func() analyzer.Analyzer { return npm.New() }, []string{TagLang, TagPkg}},
 	{func() analyzer.Analyzer { return python.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return java.New() }, []string{TagLang, TagPkg}},
+	// ruby, rust, php and dotnet read their installed metadata and their
+	// lockfiles in one analyzer each.
+	{func() analyzer.Analyzer { return ruby.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return rust.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return php.New() }, []string{TagLang, TagPkg}},
+	{func() analyzer.Analyzer { return dotnet.New() }, []string{TagLang, TagPkg}},
 	{func() analyzer.Analyzer { return gomod.New() }, []string{TagLang, TagPkg, TagDeclared}},
 	{func() analyzer.Analyzer { return npmlock.New() }, []string{TagLang, TagPkg, TagDeclared}},
 	{func() analyzer.Analyzer { return pythonlock.New() }, []string{TagLang, TagPkg, TagDeclared}},

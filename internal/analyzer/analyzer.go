@@ -30,7 +30,9 @@ type Analyzer interface {
 	// Required is called for every regular file; it must be cheap and do
 	// no I/O. path is absolute and slash-separated ("/var/lib/dpkg/status").
 	Required(path string, info fs.FileInfo) bool
-	// Analyze reads the file's content. The core owns and closes Content.
+	// Analyze reads the file's content. The core owns and closes Content
+	// and reuses its memory afterwards: a result must not keep slices of
+	// it.
 	Analyze(ctx context.Context, in Input) (*Result, error)
 }
 

@@ -10,8 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/layer"
 	"github.com/bulkhead-sec/bulkhead/internal/squash"
 )
@@ -24,6 +26,9 @@ type fileAnalyzer struct {
 	group   *analyzer.Group
 	tempDir string
 	maxSize int64
+	// bufs recycles the buffers files are read into: analyzers do not keep
+	// Content after Analyze returns.
+	bufs sync.Pool
 }
 
 func (fa *fileAnalyzer) max() int64 {
@@ -46,7 +51,15 @@ func (fa *fileAnalyzer) analyze(ctx context.Context, as []analyzer.Analyzer, p s
 	}
 	var content analyzer.Content
 	if size <= memLimit {
-		buf := make([]byte, size)
+		bp, _ := fa.bufs.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		defer fa.bufs.Put(bp)
+		if int64(cap(*bp)) < size {
+			*bp = make([]byte, size)
+		}
+		buf := (*bp)[:size]
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, fmt.Errorf("read %s: %w", p, err)
 		}
@@ -86,6 +99,9 @@ func (fa *fileAnalyzer) analyzeLayer(ctx context.Context, open func() (io.ReadCl
 	defer rc.Close()
 	lr := &squash.LayerResult{}
 	var pending []pendingLink
+	// Results of the files analyzed in this layer, by path: a hardlink to
+	// one of them gets a copy, with no second read of the layer.
+	analyzed := map[string][]analyzer.FileResult{}
 	sum, err := layer.Walk(ctx, rc, func(e *layer.Entry) error {
 		switch {
 		case e.Reader != nil:
@@ -98,13 +114,19 @@ func (fa *fileAnalyzer) analyzeLayer(ctx context.Context, open func() (io.ReadCl
 				return err
 			}
 			lr.Files = append(lr.Files, frs...)
+			analyzed[e.Path] = frs
 		case e.Header.Typeflag == tar.TypeLink:
 			// A hardlink has no size of its own; ask with the path only.
 			as := fa.group.Wanted(e.Path, zeroSize{e.Info})
-			if len(as) > 0 {
-				t, _ := layer.CleanPath(e.Header.Linkname)
-				pending = append(pending, pendingLink{path: e.Path, target: t, info: e.Info, as: as})
+			if len(as) == 0 {
+				return nil
 			}
+			t, _ := layer.CleanPath(e.Header.Linkname)
+			if frs, ok := linkResults(analyzed[t], as, e.Path); ok {
+				lr.Files = append(lr.Files, frs...)
+				return nil
+			}
+			pending = append(pending, pendingLink{path: e.Path, target: t, info: e.Info, as: as})
 		}
 		return nil
 	})
@@ -165,6 +187,68 @@ func (fa *fileAnalyzer) resolveLinks(ctx context.Context, open func() (io.ReadCl
 		return nil
 	})
 	return out, err
+}
+
+// linkResults copies the target's results to a hardlink when every
+// analyzer that wants the link already looked at the target: the link is
+// the same file under another name.
+func linkResults(target []analyzer.FileResult, as []analyzer.Analyzer, link string) ([]analyzer.FileResult, bool) {
+	if target == nil {
+		return nil, false
+	}
+	by := map[string]analyzer.FileResult{}
+	for _, fr := range target {
+		by[fr.Analyzer] = fr
+	}
+	out := make([]analyzer.FileResult, 0, len(as))
+	for _, a := range as {
+		fr, ok := by[a.Name()]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, relocate(fr, link))
+	}
+	return out, true
+}
+
+// relocate returns a copy of fr as found at path p.
+func relocate(fr analyzer.FileResult, p string) analyzer.FileResult {
+	old := fr.Path
+	fr.Path = p
+	if fr.Result == nil {
+		return fr
+	}
+	r := *fr.Result
+	r.Packages = append([]inventory.Package(nil), r.Packages...)
+	for i := range r.Packages {
+		locs := append([]inventory.Location(nil), r.Packages[i].Locations...)
+		for j := range locs {
+			if locs[j].Path == old {
+				locs[j].Path = p
+			}
+		}
+		r.Packages[i].Locations = locs
+	}
+	r.Secrets = append([]inventory.Secret(nil), r.Secrets...)
+	for i := range r.Secrets {
+		if r.Secrets[i].Path == old {
+			r.Secrets[i].Path = p
+		}
+	}
+	r.Malware = append([]inventory.Malware(nil), r.Malware...)
+	for i := range r.Malware {
+		if r.Malware[i].Path == old {
+			r.Malware[i].Path = p
+		}
+	}
+	r.Misconfigs = append(r.Misconfigs[:0:0], r.Misconfigs...)
+	for i := range r.Misconfigs {
+		if r.Misconfigs[i].Path == old {
+			r.Misconfigs[i].Path = p
+		}
+	}
+	fr.Result = &r
+	return fr
 }
 
 type zeroSize struct{ fs.FileInfo }

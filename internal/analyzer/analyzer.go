@@ -227,3 +227,16 @@ func runSafely(ctx context.Context, a Analyzer, in Input) (res *Result, err erro
 	}()
 	return a.Analyze(ctx, in)
 }
+
+// ReadAll reads the whole content of in, refusing more than limit bytes
+// with an error that names the file.
+func ReadAll(in Input, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(in.Content, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", in.Path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, limit)
+	}
+	return b, nil
+}

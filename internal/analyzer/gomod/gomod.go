@@ -7,7 +7,6 @@ package gomod
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 
@@ -55,12 +54,9 @@ func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
-	b, err := io.ReadAll(io.LimitReader(in.Content, MaxFileSize+1))
+	b, err := analyzer.ReadAll(in, int64(MaxFileSize))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, MaxFileSize)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

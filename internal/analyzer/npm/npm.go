@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 
@@ -74,12 +73,9 @@ func validSegment(s string) bool {
 }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
-	b, err := io.ReadAll(io.LimitReader(in.Content, MaxFileSize+1))
+	b, err := analyzer.ReadAll(in, int64(MaxFileSize))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, MaxFileSize)
+		return nil, err
 	}
 	m, err := ParseManifest(b)
 	if err != nil {

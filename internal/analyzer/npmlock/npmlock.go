@@ -8,7 +8,6 @@ package npmlock
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -93,12 +92,9 @@ func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
 	k := kindOf(in.Path)
 	limit := maxSize(k)
-	b, err := io.ReadAll(io.LimitReader(in.Content, limit+1))
+	b, err := analyzer.ReadAll(in, int64(limit))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, limit)
+		return nil, err
 	}
 	var pkgs []Package
 	switch k {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -56,12 +55,9 @@ func IsInstalled(p string) bool { return strings.HasSuffix(p, "/composer/install
 func IsLockfile(p string) bool { return path.Base(p) == "composer.lock" }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
-	b, err := io.ReadAll(io.LimitReader(in.Content, MaxFileSize+1))
+	b, err := analyzer.ReadAll(in, int64(MaxFileSize))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, MaxFileSize)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -86,12 +85,9 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 	if lock {
 		limit = MaxLockfileSize
 	}
-	b, err := io.ReadAll(io.LimitReader(in.Content, limit+1))
+	b, err := analyzer.ReadAll(in, int64(limit))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, limit)
+		return nil, err
 	}
 	var gems []Gem
 	if lock {

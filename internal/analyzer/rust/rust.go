@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -68,12 +67,9 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 	if !IsLockfile(in.Path) {
 		return analyzeBinary(ctx, in)
 	}
-	b, err := io.ReadAll(io.LimitReader(in.Content, MaxFileSize+1))
+	b, err := analyzer.ReadAll(in, int64(MaxFileSize))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("read %s: over the %d-byte limit", in.Path, MaxFileSize)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

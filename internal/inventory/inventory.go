@@ -167,6 +167,10 @@ type Artifact struct {
 	Architecture   string   `json:"architecture,omitempty"`
 	Created        string   `json:"created,omitempty"`
 	Layers         []Layer  `json:"layers,omitempty"`
+	// Labels and User are the image configuration's, for policies
+	// (required labels, non-root).
+	Labels map[string]string `json:"labels,omitempty"`
+	User   string            `json:"user,omitempty"`
 }
 
 // Artifact types.

@@ -265,6 +265,8 @@ func runImage(ctx context.Context, img *source.Image, fa *fileAnalyzer, opts Opt
 	}
 	if img.Config != nil {
 		inv.Artifact.Architecture = img.Config.Architecture
+		inv.Artifact.Labels = img.Config.Config.Labels
+		inv.Artifact.User = img.Config.Config.User
 		if !img.Config.Created.IsZero() {
 			inv.Artifact.Created = img.Config.Created.UTC().Format(time.RFC3339)
 		}

@@ -489,7 +489,11 @@ func imageRef(a *inventory.Artifact) (name.Reference, string) {
 
 // repoOf is "registry/repository" of a reference: docker.io/library/alpine.
 func repoOf(ref name.Reference) string {
-	return ref.Context().RegistryStr() + "/" + ref.Context().RepositoryStr()
+	reg := ref.Context().RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io" // as people write it
+	}
+	return reg + "/" + ref.Context().RepositoryStr()
 }
 
 func (e *evaluation) sourceRules() {

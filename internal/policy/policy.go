@@ -557,7 +557,10 @@ func (d *decoder) document(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+var (
+	yamlLineRe       = regexp.MustCompile(`line (\d+)`)
+	yamlLinePrefixRe = regexp.MustCompile(`line \d+: `)
+)
 
 func yamlErrLine(err error) int {
 	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
@@ -569,7 +572,8 @@ func yamlErrLine(err error) int {
 
 func yamlErrMsg(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	return yamlLineRe.ReplaceAllString(strings.TrimPrefix(s, "unmarshal errors:\n  "), "")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n  ")
+	return strings.TrimSpace(yamlLinePrefixRe.ReplaceAllString(s, ""))
 }
 
 // fields calls fn for each key of mapping n, in order; duplicate keys, and

@@ -83,6 +83,14 @@ type evaluation struct {
 // input. It never fails: a rule that cannot be evaluated (a CEL error)
 // is itself a finding of that rule.
 func Evaluate(p *Policy, in Input) *Verdict {
+	v, _ := Apply(p, in)
+	return v
+}
+
+// Apply is Evaluate that also returns the inventory without the findings
+// exceptions and VEX suppressed (a copy; the input is not modified), for
+// the report.
+func Apply(p *Policy, in Input) (*Verdict, *inventory.Inventory) {
 	if p == nil {
 		p = &Policy{Name: "none"}
 	}
@@ -109,7 +117,10 @@ func Evaluate(p *Policy, in Input) *Verdict {
 	e.celRules()
 	e.expired()
 	e.finish()
-	return e.v
+	kept := *inv
+	kept.Vulnerabilities, kept.Secrets, kept.Malware, kept.Misconfigurations =
+		e.kept.Vulnerabilities, e.kept.Secrets, e.kept.Malware, e.kept.Misconfigurations
+	return e.v, &kept
 }
 
 // origin of a finding in layer i.

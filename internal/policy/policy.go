@@ -726,3 +726,30 @@ func compileGlob(g string) (*regexp.Regexp, error) {
 	b.WriteString("$")
 	return regexp.Compile(b.String())
 }
+
+// FailOn returns the rules of --fail-on SEVERITY: block vulnerabilities,
+// secrets, malware and misconfigurations at or above the severity.
+func FailOn(severity string) ([]*Rule, error) {
+	rank, err := ParseSeverity(severity)
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %w", err)
+	}
+	name := "fail-on " + strings.ToUpper(strings.TrimSpace(severity))
+	return []*Rule{
+		{Name: name, Action: Block, Vulns: &VulnRule{MinSeverity: rank}},
+		{Name: name + " (secrets)", Action: Block, Secrets: &SeverityRule{MinSeverity: rank}},
+		{Name: name + " (malware)", Action: Block, Malware: &SeverityRule{MinSeverity: rank}},
+		{Name: name + " (misconfig)", Action: Block, Misconfig: &MisconfigRule{MinSeverity: rank}},
+	}, nil
+}
+
+// NeedsFroms reports whether a rule looks at Dockerfile FROM lines, so a
+// caller knows whether to look for Dockerfiles.
+func (p *Policy) NeedsFroms() bool {
+	for _, r := range p.Rules {
+		if r.Sources != nil {
+			return true
+		}
+	}
+	return false
+}

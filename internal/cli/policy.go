@@ -1,0 +1,362 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/policy"
+	"github.com/bulkhead-sec/bulkhead/internal/report"
+)
+
+// gateHelp documents the exit-code contract and the gate's flags; scan
+// image|fs|sbom and policy test show it.
+const gateHelp = `The gate:
+  --fail-on SEVERITY   block on vulnerabilities, secrets, malware and
+                       misconfigurations at or above SEVERITY
+  --policy FILE        a policy file (default: .bulkhead/policy.yaml in the
+                       scanned directory for scan fs, else in the current one)
+  --ignorefile FILE    exceptions with an expiry date (default:
+                       .bulkheadignore.yaml, found the same way)
+The table output ends with the verdict: BLOCKED and why, grouped by the fix,
+or PASSED; other formats carry it (json: "verdict") and print it on stderr.
+
+Exit codes (what CI relies on):
+  0  passed: no policy, or nothing blocked
+  1  blocked by the policy or --fail-on (--exit-code N: N instead)
+  2  no verdict: bad reference, unreadable image, no vulnerability DB,
+     invalid policy or ignore file
+Without --fail-on or a policy, --exit-code N exits N when findings remain
+after --severity, --ignore-unfixed and the ignore file.`
+
+// gateFlags are the policy flags of scan image|fs|sbom.
+type gateFlags struct {
+	enabled        bool
+	failOn         string
+	policyFile     string
+	ignoreFile     string
+	showSuppressed bool
+	dir            string // scan fs: the scanned directory, searched first
+}
+
+func (f *gateFlags) register(cmd *cobra.Command) {
+	f.enabled = true
+	fl := cmd.Flags()
+	fl.StringVar(&f.failOn, "fail-on", "", "block (exit 1) on findings of this severity or worse: CRITICAL|HIGH|MEDIUM|LOW")
+	fl.StringVar(&f.policyFile, "policy", "", "policy file (default "+policy.DefaultPolicyFile+" in the scanned or current directory)")
+	fl.StringVar(&f.ignoreFile, "ignorefile", "", "exceptions file (default "+policy.DefaultIgnoreFile+" in the scanned or current directory)")
+	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "list the findings exceptions and VEX suppressed, and why")
+}
+
+// gate is what the flags loaded: the policy (or nil) and exceptions.
+type gate struct {
+	policy     *policy.Policy
+	exceptions []policy.Exception
+	ignoreFile string
+	dir        string
+}
+
+// decides reports whether the verdict sets the exit code: a policy or
+// --fail-on was given.
+func (g *gate) decides() bool { return g != nil && g.policy != nil }
+
+// discover returns name in the scanned directory, else the current one,
+// when it exists.
+func discover(dir, name string) string {
+	for _, d := range []string{dir, "."} {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// load reads the policy and ignore file before the scan starts, so an
+// invalid one fails fast (exit 2).
+func (f *gateFlags) load(g *globals) (*gate, error) {
+	gt := &gate{dir: f.dir}
+	if !f.enabled {
+		return gt, nil
+	}
+	file := f.policyFile
+	if file == "" {
+		file = discover(f.dir, policy.DefaultPolicyFile)
+		if file != "" && !g.quiet {
+			g.logger.Info("using policy " + file)
+		}
+	}
+	if file != "" {
+		p, err := policy.LoadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w (bulkhead policy test checks a policy against a saved report)", err)
+		}
+		gt.policy = p
+	}
+	if f.failOn != "" {
+		rules, err := policy.FailOn(f.failOn)
+		if err != nil {
+			return nil, err
+		}
+		if gt.policy == nil {
+			gt.policy = &policy.Policy{Name: "--fail-on " + strings.ToUpper(strings.TrimSpace(f.failOn))}
+		} else {
+			cp := *gt.policy
+			cp.Rules = append([]*policy.Rule(nil), cp.Rules...)
+			gt.policy = &cp
+		}
+		gt.policy.Rules = append(gt.policy.Rules, rules...)
+	}
+	ig := f.ignoreFile
+	if ig == "" {
+		ig = discover(f.dir, policy.DefaultIgnoreFile)
+	}
+	if ig != "" {
+		ex, err := policy.LoadIgnoreFile(ig)
+		if err != nil {
+			return nil, fmt.Errorf("ignore file: %w", err)
+		}
+		gt.exceptions, gt.ignoreFile = ex, ig
+	}
+	return gt, nil
+}
+
+// evaluate applies the gate to a scanned inventory. It returns the
+// inventory to report (suppressed findings removed) and the verdict, or
+// the inventory unchanged and nil when there is neither a policy nor an
+// ignore file.
+func (gt *gate) evaluate(g *globals, inv *inventory.Inventory) (*inventory.Inventory, *policy.Verdict) {
+	if gt == nil || (gt.policy == nil && gt.exceptions == nil) {
+		return inv, nil
+	}
+	in := policy.Input{Inventory: inv, Exceptions: gt.exceptions}
+	if gt.policy != nil && gt.policy.NeedsFroms() && gt.dir != "" {
+		froms, warnings := policy.DockerfileFroms(gt.dir)
+		for _, w := range warnings {
+			g.logger.Warn("policy sources: " + w)
+		}
+		in.Froms = froms
+	}
+	// Plug-in points for internal/vex (in.VEX), internal/baseline
+	// (in.Baseline) and internal/basecheck (in.Origin).
+	v, kept := policy.Apply(gt.policy, in)
+	return kept, v
+}
+
+// writeAnnotations prints GitHub Actions workflow commands for findings
+// that point at a file of the checkout (a relative path: Dockerfiles,
+// manifests, lockfiles; paths inside an image start with /), when
+// GITHUB_ACTIONS=true.
+func writeAnnotations(g *globals, v *policy.Verdict) {
+	if os.Getenv("GITHUB_ACTIONS") != "true" {
+		return
+	}
+	for _, rs := range []struct {
+		level   string
+		reasons []policy.Reason
+	}{{"error", v.Reasons}, {"warning", v.Warnings}} {
+		for _, r := range rs.reasons {
+			for _, f := range r.Findings {
+				if f.Path == "" || strings.HasPrefix(f.Path, "/") || strings.HasPrefix(f.Path, "config.") {
+					continue
+				}
+				props := "file=" + ghaProperty(f.Path)
+				if f.Line > 0 {
+					props += ",line=" + strconv.Itoa(f.Line)
+				}
+				props += ",title=" + ghaProperty(f.ID+" ("+r.Rule+")")
+				msg := r.Fix
+				if f.Message != "" && f.Message != r.Fix {
+					msg = f.Message + ": " + r.Fix
+				}
+				fmt.Fprintf(g.stderr, "::%s %s::%s\n", rs.level, props, ghaData(msg))
+			}
+		}
+	}
+}
+
+// ghaData and ghaProperty escape workflow command values as the Actions
+// toolkit does.
+func ghaData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func ghaProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+func newPolicyCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Write, test and export the CI/CD gate's policy and exceptions",
+	}
+	cmd.AddCommand(newPolicyTestCmd(g), newPolicyInitCmd(g), newPolicyVEXCmd(g))
+	return cmd
+}
+
+func newPolicyTestCmd(g *globals) *cobra.Command {
+	var reportFile, ignoreFile, format string
+	var showSuppressed bool
+	var at string
+	cmd := &cobra.Command{
+		Use:   "test POLICY --report report.json",
+		Short: "Evaluate a policy against a saved JSON report, without rescanning",
+		Long: `Evaluate a policy against a report written by
+  bulkhead scan image REF --format json -o report.json
+and print the verdict. Sources rules see the report's image reference
+(FROM lines of Dockerfiles are not in a report).
+
+Exit codes: 0 passed, 1 blocked, 2 no verdict (invalid policy, unreadable
+report).`,
+		Example: `  bulkhead policy test .bulkhead/policy.yaml --report report.json
+  bulkhead policy test policy.yaml --report report.json --ignorefile .bulkheadignore.yaml --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return &exitError{ExitError, fmt.Errorf("unknown --format %q (use table or json)", format)}
+			}
+			if reportFile == "" {
+				return &exitError{ExitError, errors.New("--report is required: a JSON report from bulkhead scan ... --format json")}
+			}
+			p, err := policy.LoadFile(args[0])
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			inv, err := readReport(reportFile)
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			in := policy.Input{Inventory: inv}
+			if at != "" {
+				t, err := time.Parse(time.DateOnly, at)
+				if err != nil {
+					return &exitError{ExitError, fmt.Errorf("--now %q: want YYYY-MM-DD", at)}
+				}
+				in.Now = t
+			}
+			if ignoreFile != "" {
+				ex, err := policy.LoadIgnoreFile(ignoreFile)
+				if err != nil {
+					return &exitError{ExitError, err}
+				}
+				in.Exceptions = ex
+			}
+			v := policy.Evaluate(p, in)
+			if format == "json" {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				err = enc.Encode(v)
+			} else {
+				err = v.WriteText(g.stdout, showSuppressed)
+			}
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			if v.Blocked {
+				return &exitError{ExitBlocked, fmt.Errorf("blocked by policy %q", v.Policy)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reportFile, "report", "", "JSON report (bulkhead scan --format json)")
+	cmd.Flags().StringVar(&ignoreFile, "ignorefile", "", "exceptions file")
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json (the verdict)")
+	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "list suppressed findings and why")
+	cmd.Flags().StringVar(&at, "now", "", "evaluate as of this date (YYYY-MM-DD): expiry and age rules")
+	return cmd
+}
+
+func readReport(file string) (*inventory.Inventory, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	defer fh.Close()
+	inv, err := report.ReadJSON(io.LimitReader(fh, 1<<30))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return inv, nil
+}
+
+func newPolicyInitCmd(g *globals) *cobra.Command {
+	var output string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented starter policy",
+		Example: `  bulkhead policy init                      # writes .bulkhead/policy.yaml
+  bulkhead policy init -o - | less`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output == "-" {
+				_, err := io.WriteString(g.stdout, policy.Starter)
+				return err
+			}
+			if _, err := os.Stat(output); err == nil && !force {
+				return &exitError{ExitError, fmt.Errorf("%s exists; --force overwrites it", output)}
+			}
+			if err := os.MkdirAll(filepath.Dir(output), 0o755); err != nil {
+				return &exitError{ExitError, err}
+			}
+			if err := os.WriteFile(output, []byte(policy.Starter), 0o644); err != nil {
+				return &exitError{ExitError, err}
+			}
+			fmt.Fprintf(g.stderr, "wrote %s; check it with: bulkhead policy test %s --report report.json\n", output, output)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", policy.DefaultPolicyFile, "where to write it (- for stdout)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}
+
+func newPolicyVEXCmd(g *globals) *cobra.Command {
+	var ignoreFile, author, output string
+	cmd := &cobra.Command{
+		Use:   "vex",
+		Short: "Export the accepted exceptions of the ignore file as an OpenVEX document",
+		Long: `Export the accepted exceptions as OpenVEX: every entry of the ignore file
+that names a vulnerability (CVE, GHSA, distro advisory...) and has not
+expired becomes a not_affected statement whose impact statement is the
+reason, owner and expiry. Entries for secrets and misconfiguration checks
+are not VEX material and are left out.`,
+		Example: `  bulkhead policy vex --author platform-team > exceptions.openvex.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			file := ignoreFile
+			if file == "" {
+				file = discover("", policy.DefaultIgnoreFile)
+			}
+			if file == "" {
+				return &exitError{ExitError, fmt.Errorf("no ignore file: pass --ignorefile or create %s", policy.DefaultIgnoreFile)}
+			}
+			ex, err := policy.LoadIgnoreFile(file)
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			accepted := policy.VEXExceptions(ex, time.Now())
+			f := &scanFlags{output: output}
+			return writeReport(g, f, func(w io.Writer) error {
+				return policy.WriteOpenVEX(w, accepted, author, "bulkhead "+Version, time.Now())
+			})
+		},
+	}
+	cmd.Flags().StringVar(&ignoreFile, "ignorefile", "", "exceptions file (default "+policy.DefaultIgnoreFile+")")
+	cmd.Flags().StringVar(&author, "author", "bulkhead", "the document's author")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to FILE instead of stdout")
+	return cmd
+}

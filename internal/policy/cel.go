@@ -113,7 +113,7 @@ func celInput(doc any) (map[string]any, error) {
 		return nil, fmt.Errorf("cel input: %w", err)
 	}
 	for _, v := range celVariables {
-		if _, ok := m[v]; !ok {
+		if x, ok := m[v]; !ok || (x == nil && v != "os") {
 			switch v {
 			case "os":
 				m[v] = nil

@@ -401,7 +401,7 @@ func (e *evaluation) misconfigs() {
 			li = *m.LayerIndex
 		}
 		f := Finding{Kind: kindMisconfig, ID: m.ID, Severity: severityName(m.Severity), Title: m.Title, Message: m.Message,
-			Path: m.Path, Line: m.Line, LayerIndex: layerPtr(li), CreatedBy: e.createdBy(li, m.CreatedBy), Origin: e.origin(li)}
+			Path: m.Path, Line: m.Line, LayerIndex: layerPtr(li), CreatedBy: e.createdBy(li, m.CreatedBy), Origin: e.origin(li), fix: m.Fix}
 		if e.suppress(&f, []string{m.ID}, nil) {
 			continue
 		}
@@ -430,16 +430,10 @@ func (e *evaluation) misconfigs() {
 			e.v.Preexisting = append(e.v.Preexisting, f)
 			continue
 		}
-		key := fmt.Sprintf("misconfig\x00%s\x00%06d\x00%s\x00%s", m.Path, m.Line, m.ID, m.Resource)
-		fix := cmp.Or(m.Fix, m.Title)
-		where := "image config"
-		if m.Path != "" {
-			where = m.Path
-			if m.Line > 0 {
-				where += ":" + strconv.Itoa(m.Line)
-			}
-		}
-		e.add(f, rules, action, kindOrder[kindMisconfig], key, where+": "+fix, inventory.SeverityRank(m.Severity))
+		// A check's generic fix groups its findings; a fix written for
+		// one occurrence (the corrected line) is a group of its own.
+		key := "misconfig\x00" + m.ID + "\x00" + cmp.Or(m.Fix, m.Title)
+		e.add(f, rules, action, kindOrder[kindMisconfig], key, "", inventory.SeverityRank(m.Severity))
 	}
 }
 
@@ -754,6 +748,19 @@ func groupFix(g *Reason) string {
 			s += fmt.Sprintf(" (added in layer %d)", *f0.LayerIndex)
 		}
 		return s
+	case kindMisconfig:
+		fix := cmp.Or(f0.fix, f0.Title)
+		if len(g.Findings) == 1 {
+			where := "image config"
+			if f0.Path != "" {
+				where = f0.Path
+				if f0.Line > 0 {
+					where += ":" + strconv.Itoa(f0.Line)
+				}
+			}
+			return where + ": " + fix
+		}
+		return fmt.Sprintf("%s: %s (%d places)", f0.ID, fix, len(g.Findings))
 	case kindMalware:
 		s := "remove " + f0.Path
 		if f0.LayerIndex != nil {

@@ -411,3 +411,14 @@ func TestInstruction(t *testing.T) {
 		}
 	}
 }
+
+// A scanner that did not run leaves its list empty for CEL, not null.
+func TestCELOnMissingLists(t *testing.T) {
+	p := mustParse(t, "  - name: c\n    action: block\n    cel: vulnerabilities.exists(v, v.severity == \"CRITICAL\") || secrets.size() > 0\n")
+	inv := testInventory()
+	inv.Vulnerabilities, inv.Secrets = nil, nil
+	v := Evaluate(p, Input{Inventory: inv, Now: now})
+	if v.Blocked {
+		t.Errorf("blocked: %v", summary(v))
+	}
+}

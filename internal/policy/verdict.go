@@ -63,6 +63,7 @@ type Finding struct {
 	Message      string   `json:"message,omitempty"`
 	Rules        []string `json:"rules,omitempty"`
 	eco          string   // the vulnerable package's OSV ecosystem, to order fixed versions
+	fix          string   // a misconfiguration's fix
 }
 
 // Where is "path:line, layer N: instruction" as far as known.

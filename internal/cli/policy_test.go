@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/imagebuild"
@@ -293,6 +294,14 @@ func TestGate(t *testing.T) {
 		golden(t, "policy-blocked.txt", why(t, errOut))
 	})
 
+	t.Run("sarif validates against the SARIF 2.1.0 schema", func(t *testing.T) {
+		code, out, errOut := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "sarif", "-q")
+		if code != ExitBlocked {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		validateSARIF(t, out)
+	})
+
 	t.Run("junit has one testcase per rule", func(t *testing.T) {
 		code, out, _ := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "junit", "-q")
 		if code != ExitBlocked {
@@ -462,5 +471,39 @@ func TestPolicyInitAndVEX(t *testing.T) {
 	want := "CVE-2023-0004 not_affected,CVE-2024-0001 not_affected,CVE-2024-0002 not_affected"
 	if strings.Join(got, ",") != want || doc.Context != "https://openvex.dev/ns/v0.2.0" || doc.Author != "platform-team" {
 		t.Errorf("vex = %s", vex)
+	}
+}
+
+// validateSARIF validates a SARIF log against the schema internal/report
+// ships in its testdata.
+func validateSARIF(t *testing.T, log string) {
+	t.Helper()
+	const url = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+	data, err := os.ReadFile(filepath.Join(gateGolden, "..", "..", "..", "report", "testdata", "schema", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	sch, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource(url, sch); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(log))
+	if err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if err := schema.Validate(doc); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(log, "CVE-2024-0002") || !strings.Contains(log, "aws-access-key-id") {
+		t.Errorf("the SARIF log lacks the findings:\n%.2000s", log)
 	}
 }

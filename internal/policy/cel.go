@@ -1,21 +1,25 @@
 package policy
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
+	"path"
+	"reflect"
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/ext"
+
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 )
 
 // CEL input: the variables a cel rule sees are the top-level fields of
-// bulkhead's JSON report (internal/report/json.go), after exceptions and
-// VEX removed what they suppress:
+// bulkhead's JSON report (internal/report/json.go), typed, with the JSON
+// field names, after exceptions and VEX removed what they suppress:
 //
-//	artifact           map: ref, type, name, repoTags, created, layers[], labels, user, ...
-//	os                 map or null: id, versionID, codename, name
-//	packages           list of maps: name, version, type, purl, licenses[], locations[]
+//	artifact           ref, type, name, repoTags, created, layers[], labels (map), user, ...
+//	os                 id, versionID, codename, name ("" when unknown)
+//	packages           list: name, version, type, purl, licenses[], source.name, locations[]
 //	vulnerabilities    list: id, aliases[], severity, cvss[{version, vector, score}],
 //	                   fixedVersion, status, published, package{name, version, type, ecosystem, purl},
 //	                   location{path, layerIndex, createdBy}
@@ -23,9 +27,10 @@ import (
 //	malware            list: signature, severity, path, layerIndex
 //	misconfigurations  list: id, type, severity, title, message, path, line
 //
-// The lists are always present (empty when the scanner did not run), so an
-// expression never fails on a missing field at the top. A rule's
-// expression is true when the rule is violated:
+// The values are the scan's own Go structures exposed through cel-go's
+// native types (no copy, no JSON round trip), so every field exists (zero
+// when the report leaves it out) and a misspelt field is an error when the
+// policy loads. A rule's expression is true when the rule is violated:
 //
 //	vulnerabilities.exists(v, v.package.name == "openssl" && v.severity == "CRITICAL")
 //	!("org.opencontainers.image.source" in artifact.labels)
@@ -53,14 +58,22 @@ var (
 
 func celEnv() (*celEnvironment, error) {
 	celOnce.Do(func() {
-		opts := []cel.EnvOption{
+		list := func(t reflect.Type) *cel.Type { return cel.ListType(cel.ObjectType(celTypeName(t))) }
+		env, err := cel.NewEnv(
 			cel.ParserExpressionSizeLimit(celMaxExprSize),
 			cel.ParserRecursionLimit(64),
-		}
-		for _, v := range celVariables {
-			opts = append(opts, cel.Variable(v, cel.DynType))
-		}
-		env, err := cel.NewEnv(opts...)
+			ext.NativeTypes(ext.ParseStructTag("json"),
+				reflect.TypeFor[inventory.Artifact](), reflect.TypeFor[inventory.OS](), reflect.TypeFor[inventory.Package](),
+				reflect.TypeFor[inventory.Vulnerability](), reflect.TypeFor[inventory.Secret](), reflect.TypeFor[inventory.Malware](),
+				reflect.TypeFor[misconfig.Finding]()),
+			cel.Variable("artifact", cel.ObjectType(celTypeName(reflect.TypeFor[inventory.Artifact]()))),
+			cel.Variable("os", cel.ObjectType(celTypeName(reflect.TypeFor[inventory.OS]()))),
+			cel.Variable("packages", list(reflect.TypeFor[inventory.Package]())),
+			cel.Variable("vulnerabilities", list(reflect.TypeFor[inventory.Vulnerability]())),
+			cel.Variable("secrets", list(reflect.TypeFor[inventory.Secret]())),
+			cel.Variable("malware", list(reflect.TypeFor[inventory.Malware]())),
+			cel.Variable("misconfigurations", list(reflect.TypeFor[misconfig.Finding]())),
+		)
 		if err != nil {
 			celErr = fmt.Errorf("cel environment: %w", err)
 			return
@@ -70,13 +83,32 @@ func celEnv() (*celEnvironment, error) {
 	return celShared, celErr
 }
 
+// celTypeName is the name cel-go's native types give a Go type.
+func celTypeName(t reflect.Type) string {
+	return path.Base(t.PkgPath()) + "." + t.Name()
+}
+
+// celError is a compile error with its place in the expression (1-based
+// line and column).
+type celError struct {
+	line, column int
+	msg          string
+}
+
+func (e *celError) Error() string { return e.msg }
+
 // compile type-checks expr and returns a program that must yield a bool.
 func (e *celEnvironment) compile(expr string) (celProgram, error) {
 	ast, iss := e.env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, errors.New(iss.Err().Error())
+		errs := iss.Errors()
+		ce := &celError{msg: errs[0].Message}
+		if loc := errs[0].Location; loc != nil {
+			ce.line, ce.column = loc.Line(), loc.Column()+1
+		}
+		return nil, ce
 	}
-	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
+	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("the expression is a %s; it must be true or false (true: the rule is violated)", t)
 	}
 	prg, err := e.env.Program(ast, cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(100))
@@ -86,9 +118,9 @@ func (e *celEnvironment) compile(expr string) (celProgram, error) {
 	return prg, nil
 }
 
-// evalCEL runs a compiled rule on the input; an evaluation error (a field
-// missing deeper down, a type mismatch, the cost limit) is returned so the
-// verdict can say the rule could not be evaluated.
+// evalCEL runs a compiled rule on the input; an evaluation error (a
+// conversion that fails, the cost limit) is returned so the verdict can
+// say the rule could not be evaluated.
 func evalCEL(prg celProgram, vars map[string]any) (bool, error) {
 	out, _, err := prg.Eval(vars)
 	if err != nil {
@@ -101,33 +133,27 @@ func evalCEL(prg celProgram, vars map[string]any) (bool, error) {
 	return b, nil
 }
 
-// celInput turns the (filtered) report into CEL variables, through JSON so
-// the names are exactly the report's.
-func celInput(doc any) (map[string]any, error) {
-	data, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("cel input: %w", err)
+// celInput returns the CEL variables of the (filtered) report: the
+// structures themselves, with nil lists made empty.
+func celInput(doc *celDocument) map[string]any {
+	os := doc.OS
+	if os == nil {
+		os = &inventory.OS{}
 	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("cel input: %w", err)
+	return map[string]any{
+		"artifact":          &doc.Artifact,
+		"os":                os,
+		"packages":          orEmpty(doc.Packages),
+		"vulnerabilities":   orEmpty(doc.Vulnerabilities),
+		"secrets":           orEmpty(doc.Secrets),
+		"malware":           orEmpty(doc.Malware),
+		"misconfigurations": orEmpty(doc.Misconfigurations),
 	}
-	for _, v := range celVariables {
-		if x, ok := m[v]; !ok || (x == nil && v != "os") {
-			switch v {
-			case "os":
-				m[v] = nil
-			case "artifact":
-				m[v] = map[string]any{}
-			default:
-				m[v] = []any{}
-			}
-		}
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	if a, ok := m["artifact"].(map[string]any); ok {
-		if _, ok := a["labels"]; !ok {
-			a["labels"] = map[string]any{}
-		}
-	}
-	return m, nil
+	return s
 }

@@ -443,9 +443,19 @@ func (e *evaluation) packageRules() {
 		if r.Licenses == nil {
 			continue
 		}
+		// Packages share a few licence strings: decide each once.
+		memo := map[string][]string{}
 		for i := range e.inv.Packages {
 			p := &e.inv.Packages[i]
-			denied := deniedLicenses(p.Licenses, r.Licenses.Deny)
+			if len(p.Licenses) == 0 {
+				continue
+			}
+			lk := strings.Join(p.Licenses, "\x00")
+			denied, ok := memo[lk]
+			if !ok {
+				denied = deniedLicenses(p.Licenses, r.Licenses.Deny)
+				memo[lk] = denied
+			}
 			if len(denied) == 0 {
 				continue
 			}
@@ -628,19 +638,15 @@ type celDocument struct {
 
 func (e *evaluation) celRules() {
 	var vars map[string]any
-	var inputErr error
 	for _, r := range e.p.Rules {
 		if r.CEL == nil {
 			continue
 		}
-		if vars == nil && inputErr == nil {
-			vars, inputErr = celInput(celDocument{Artifact: e.kept.Artifact, OS: e.kept.OS, Packages: e.kept.Packages,
+		if vars == nil {
+			vars = celInput(&celDocument{Artifact: e.kept.Artifact, OS: e.kept.OS, Packages: e.kept.Packages,
 				Vulnerabilities: e.kept.Vulnerabilities, Secrets: e.kept.Secrets, Malware: e.kept.Malware, Misconfigurations: e.kept.Misconfigurations})
 		}
-		violated, err := false, inputErr
-		if err == nil {
-			violated, err = evalCEL(r.CEL.prg, vars)
-		}
+		violated, err := evalCEL(r.CEL.prg, vars)
 		f := Finding{Kind: kindCustom, ID: r.Name, Message: r.CEL.Expr}
 		fix := cmp.Or(r.CEL.Message, "custom rule "+r.Name+" is violated: "+r.CEL.Expr)
 		switch {

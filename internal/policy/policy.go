@@ -285,7 +285,6 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 		return nil
 	}
 	var celMessage string
-	var celNode *yaml.Node
 	err := d.fields(n, func(key string, k, v *yaml.Node) error {
 		switch key {
 		case "name":
@@ -401,7 +400,7 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 					for i, g := range sr.Allowed {
 						re, err := compileGlob(g)
 						if err != nil {
-							return d.errAt(v.Content[i], err.Error())
+							return d.errAt(item(v, i), err.Error())
 						}
 						sr.allowed = append(sr.allowed, re)
 					}
@@ -448,10 +447,9 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 			if err != nil {
 				return err
 			}
-			celNode = v
 			prg, err := env.compile(s)
 			if err != nil {
-				return d.errAt(v, "cel: "+err.Error())
+				return d.celErrAt(v, s, err)
 			}
 			r.CEL = &CELRule{Expr: s, prg: prg}
 			return nil
@@ -474,8 +472,30 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 	} else if celMessage != "" {
 		return nil, d.errAt(n, fmt.Sprintf("rule %q: message is for cel rules (%s rules say what they found)", r.Name, kindNode.Value))
 	}
-	_ = celNode
 	return r, nil
+}
+
+// celErrAt places a CEL compile error in the file: at the exact line and
+// column for a one-line plain or quoted scalar, and a block scalar's line;
+// else at the scalar, with the position inside the expression.
+func (d *decoder) celErrAt(n *yaml.Node, expr string, err error) error {
+	var ce *celError
+	if !errors.As(err, &ce) || ce.line == 0 {
+		return d.errAt(n, "cel: "+err.Error())
+	}
+	line, col := n.Line, n.Column
+	switch {
+	case !strings.Contains(expr, "\n") && n.Style == 0:
+		col += ce.column - 1
+	case !strings.Contains(expr, "\n") && (n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle):
+		col += ce.column // after the quote (escapes would shift it)
+	case n.Style == yaml.LiteralStyle:
+		line += ce.line // the expression starts on the line after "|"
+		col = 0
+	default:
+		return d.errAt(n, fmt.Sprintf("cel: %s (at line %d, column %d of the expression)", ce.msg, ce.line, ce.column))
+	}
+	return &ParseError{File: d.file, Line: line, Column: max(col, 1), Msg: "cel: " + ce.msg}
 }
 
 func (d *decoder) vulnRule(n *yaml.Node) (*VulnRule, error) {
@@ -494,7 +514,7 @@ func (d *decoder) vulnRule(n *yaml.Node) (*VulnRule, error) {
 			for i, s := range ss {
 				u := strings.ToUpper(s)
 				if inventory.SeverityRank(u) == 0 && u != inventory.SeverityUnknown || u == "MODERATE" {
-					return d.errAt(v.Content[i], fmt.Sprintf("severity %q: use CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN", s))
+					return d.errAt(item(v, i), fmt.Sprintf("severity %q: use CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN", s))
 				}
 				vr.Severities[u] = true
 			}
@@ -752,4 +772,13 @@ func (p *Policy) NeedsFroms() bool {
 		}
 	}
 	return false
+}
+
+// item is the node of the i-th value of a list that d.strings read: the
+// list's element, or the scalar itself for a one-value shorthand.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i]
+	}
+	return n
 }

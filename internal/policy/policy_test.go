@@ -6,6 +6,7 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -423,5 +424,19 @@ func TestCELOnMissingLists(t *testing.T) {
 	v := Evaluate(p, Input{Inventory: inv, Now: now})
 	if v.Blocked {
 		t.Errorf("blocked: %v", summary(v))
+	}
+}
+
+// An expression that would run for minutes stops at the cost limit and
+// is reported as a rule that could not be evaluated, not a pass.
+func TestCELCostLimit(t *testing.T) {
+	p := mustParse(t, "  - name: slow\n    action: block\n    cel: packages.all(a, packages.all(b, packages.all(c, a.name != 'x')))\n")
+	start := time.Now()
+	v := Evaluate(p, Input{Inventory: bigInventory(500), Now: now})
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("took %v", d)
+	}
+	if !v.Blocked || !strings.Contains(v.Reasons[0].Findings[0].Message, "could not be evaluated") {
+		t.Errorf("verdict %v", summary(v))
 	}
 }

@@ -41,7 +41,7 @@ var celVariables = []string{"artifact", "os", "packages", "vulnerabilities", "se
 // comprehensions over big lists can take long).
 const (
 	celMaxExprSize = 4096
-	celCostLimit   = 5_000_000 // about a second; a check over every pair of 2,000 findings fits
+	celCostLimit   = 5_000_000 // about a second of evaluation
 )
 
 type celEnvironment struct {

@@ -32,8 +32,23 @@ type Input struct {
 	// Origin labels a layer "base" or "app" when the base image is known;
 	// nil or "" when it is not.
 	Origin func(layerIndex int) string
+	// Base is the approved-base check of the image, for approvedBase
+	// rules (internal/basecheck plugs in here); nil when it was not run.
+	Base *BaseCheck
 	// Now is the clock for expiry and ages; time.Now when zero.
 	Now time.Time
+}
+
+// BaseCheck is the outcome of comparing the image's bottom layers with the
+// approved bases.
+type BaseCheck struct {
+	Approved        bool
+	Base            string // the approved base matched
+	Nearest         string // else the closest approved base
+	MatchedLayers   int
+	DifferingLayers int
+	Reason          string // a sentence for the WHY block
+	Err             error  // the bases could not be loaded or read
 }
 
 // VEX is a source of VEX statements (internal/vex plugs in here).
@@ -60,11 +75,12 @@ const (
 	kindLicense   = "license"
 	kindSource    = "source"
 	kindImage     = "image"
+	kindBase      = "base"
 	kindCustom    = "custom"
 	kindException = "exception"
 )
 
-var kindOrder = map[string]int{kindMalware: 0, kindSecret: 1, kindVuln: 2, kindSource: 3, kindImage: 4, kindMisconfig: 5, kindLicense: 6, kindCustom: 7, kindException: 8}
+var kindOrder = map[string]int{kindMalware: 0, kindSecret: 1, kindBase: 2, kindVuln: 3, kindSource: 4, kindImage: 5, kindMisconfig: 6, kindLicense: 7, kindCustom: 8, kindException: 9}
 
 // evaluation is the state of one Evaluate call.
 type evaluation struct {
@@ -114,6 +130,7 @@ func Apply(p *Policy, in Input) (*Verdict, *inventory.Inventory) {
 	e.packageRules()
 	e.sourceRules()
 	e.imageRules()
+	e.baseRules()
 	e.celRules()
 	e.expired()
 	e.finish()
@@ -621,6 +638,46 @@ func (e *evaluation) imageRules() {
 				}
 			}
 		}
+	}
+}
+
+// baseRules: an image whose bottom layers are not an approved base's is
+// drift from the approved images. A check that could not run is a finding
+// of the rule too: never a silent pass.
+func (e *evaluation) baseRules() {
+	if e.inv.Artifact.Type != inventory.ArtifactImage {
+		return
+	}
+	for _, r := range e.p.Rules {
+		if r.Base == nil {
+			continue
+		}
+		b := e.in.Base
+		f := Finding{Kind: kindBase, ID: "approved-base", Path: "layers"}
+		var fix string
+		switch {
+		case b == nil || b.Err != nil:
+			f.Message = "the approved-base check did not run"
+			if b != nil {
+				f.Message = "the approved-base check failed: " + b.Err.Error()
+			}
+			fix = "make the approved bases readable (bulkhead policy baseline REF -o FILE)"
+		case b.Approved:
+			continue
+		default:
+			f.Message = b.Reason
+			if f.Message == "" {
+				f.Message = fmt.Sprintf("the image's bottom layers are no approved base's; nearest %s (%d layers match, %d differ)", b.Nearest, b.MatchedLayers, b.DifferingLayers)
+			}
+			fix = "rebuild on an approved base"
+			if b.Nearest != "" {
+				fix += fmt.Sprintf(" (nearest: %s, %d layers match, %d differ)", b.Nearest, b.MatchedLayers, b.DifferingLayers)
+			}
+		}
+		if e.suppress(&f, []string{f.ID}, nil) {
+			continue
+		}
+		e.add(f, []string{r.Name}, r.Action, kindOrder[kindBase], "base\x00"+r.Name, fix, 0)
 	}
 }
 

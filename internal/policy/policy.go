@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -80,6 +81,17 @@ type Rule struct {
 	Sources   *SourceRule
 	Image     *ImageRule
 	CEL       *CELRule
+	Base      *BaseRule
+}
+
+// BaseRule requires the image to be built on an approved base: its bottom
+// layers must equal one approved base's layers. Bases come from a file of
+// layer digests written by bulkhead policy baseline (File, relative to the
+// policy file) and/or image references whose layers are read (Images).
+// The check itself is the caller's (Input.Base).
+type BaseRule struct {
+	File   string
+	Images []string
 }
 
 // VulnRule matches vulnerabilities. A vulnerability whose id or alias is in
@@ -439,6 +451,31 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 				return d.errAt(v, "image needs requiredLabels, nonRoot or maxAgeDays")
 			}
 			return err
+		case "approvedBase":
+			if err := setKind(k); err != nil {
+				return err
+			}
+			br := &BaseRule{}
+			r.Base = br
+			err := d.fields(v, func(key string, k, v *yaml.Node) error {
+				var err error
+				switch key {
+				case "file":
+					br.File, err = d.str(v)
+					if err == nil && br.File != "" && !filepath.IsAbs(br.File) {
+						br.File = filepath.Join(filepath.Dir(d.file), br.File)
+					}
+				case "images":
+					br.Images, err = d.strings(v)
+				default:
+					err = d.unknown(k, "approvedBase", "file, images")
+				}
+				return err
+			})
+			if err == nil && br.File == "" && len(br.Images) == 0 {
+				return d.errAt(v, "approvedBase needs a file (bulkhead policy baseline) or images")
+			}
+			return err
 		case "cel":
 			if err := setKind(k); err != nil {
 				return err
@@ -454,7 +491,7 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 			r.CEL = &CELRule{Expr: s, prg: prg}
 			return nil
 		}
-		return d.unknown(k, "rule", "name, action, description, origin, message, and one of vulnerabilities, secrets, malware, misconfig, licenses, sources, image, cel")
+		return d.unknown(k, "rule", "name, action, description, origin, message, and one of vulnerabilities, secrets, malware, misconfig, licenses, sources, image, approvedBase, cel")
 	})
 	if err != nil {
 		return nil, err
@@ -465,7 +502,7 @@ func (d *decoder) rule(n *yaml.Node, env *celEnvironment) (*Rule, error) {
 	case r.Action == "":
 		return nil, d.errAt(n, fmt.Sprintf("rule %q has no action (block or warn)", r.Name))
 	case kinds == 0:
-		return nil, d.errAt(n, fmt.Sprintf("rule %q has no kind (vulnerabilities, secrets, malware, misconfig, licenses, sources, image or cel)", r.Name))
+		return nil, d.errAt(n, fmt.Sprintf("rule %q has no kind (vulnerabilities, secrets, malware, misconfig, licenses, sources, image, approvedBase or cel)", r.Name))
 	}
 	if r.CEL != nil {
 		r.CEL.Message = celMessage
@@ -761,6 +798,18 @@ func FailOn(severity string) ([]*Rule, error) {
 		{Name: name + " (malware)", Action: Block, Malware: &SeverityRule{MinSeverity: rank}},
 		{Name: name + " (misconfig)", Action: Block, Misconfig: &MisconfigRule{MinSeverity: rank}},
 	}, nil
+}
+
+// BaseRules returns the approvedBase rules, so a caller knows which bases
+// to load and check (Input.Base).
+func (p *Policy) BaseRules() []*BaseRule {
+	var out []*BaseRule
+	for _, r := range p.Rules {
+		if r.Base != nil {
+			out = append(out, r.Base)
+		}
+	}
+	return out
 }
 
 // NeedsFroms reports whether a rule looks at Dockerfile FROM lines, so a

@@ -191,6 +191,23 @@ func TestRules(t *testing.T) {
 			blocked: false,
 		},
 		{
+			name:    "approved base: drift names the nearest base",
+			rules:   "  - name: base\n    action: block\n    approvedBase:\n      file: bases.yaml\n",
+			mutate:  func(in *Input) { in.Base = &BaseCheck{Nearest: "debian-12", MatchedLayers: 1, DifferingLayers: 1} },
+			blocked: true,
+			want:    []string{"block base: rebuild on an approved base (nearest: debian-12, 1 layers match, 1 differ) [approved-base]"},
+		},
+		{
+			name:   "approved base: on an approved base passes",
+			rules:  "  - name: base\n    action: block\n    approvedBase:\n      images: [registry.example.com/base/debian:12]\n",
+			mutate: func(in *Input) { in.Base = &BaseCheck{Approved: true, Base: "debian-12", MatchedLayers: 2} },
+		},
+		{
+			name:  "approved base: a check that did not run is not a pass",
+			rules: "  - name: base\n    action: warn\n    approvedBase:\n      file: bases.yaml\n",
+			want:  []string{"warn base: make the approved bases readable (bulkhead policy baseline REF -o FILE) [approved-base]"},
+		},
+		{
 			name:    "block wins over warn; both rule names kept",
 			rules:   "  - name: w\n    action: warn\n    vulnerabilities: {minSeverity: CRITICAL}\n  - name: b\n    action: block\n    vulnerabilities: {ids: [CVE-2024-5535]}\n  - name: b2\n    action: block\n    vulnerabilities: {minCVSS: 9}\n",
 			blocked: true,
@@ -297,6 +314,7 @@ func TestInvalidPolicy(t *testing.T) {
 		{"empty sources", header + "  - name: a\n    action: block\n    sources: {}\n", `p.yaml:8:14: sources needs allowed patterns`},
 		{"alias", header + "  - &r\n    name: a\n    action: block\n    secrets: {}\n  - *r\n", `YAML aliases are not allowed here`},
 		{"duplicate key", header + "  - name: a\n    name: b\n    action: block\n    secrets: {}\n", `p.yaml:7:5: "name" appears twice`},
+		{"approvedBase without bases", header + "  - name: a\n    action: block\n    approvedBase: {}\n", `p.yaml:8:19: approvedBase needs a file`},
 		{"message on a non-cel rule", header + "  - name: a\n    action: block\n    message: x\n    secrets: {}\n", `message is for cel rules`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

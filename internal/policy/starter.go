@@ -65,6 +65,14 @@ rules:
   #     allowed: ["docker.io/library/*", "registry.example.com/**"]
   #     requireDigest: true
 
+  # Approved base images: the image's bottom layers must be one approved
+  # base's layers (record them: bulkhead policy baseline REF -o .bulkhead/bases.yaml).
+  # The file is relative to this policy.
+  # - name: approved-base
+  #   action: block
+  #   approvedBase:
+  #     file: bases.yaml
+
   # The image configuration.
   - name: image-hygiene
     action: warn

@@ -115,7 +115,7 @@ func Apply(p *Policy, in Input) (*Verdict, *inventory.Inventory) {
 		inv = &inventory.Inventory{}
 	}
 	e := &evaluation{p: p, in: &in, now: in.Now, inv: inv, groups: map[string]*Reason{},
-		v: &Verdict{Policy: p.Name, Reasons: []Reason{}}, applied: map[int]bool{}}
+		v: &Verdict{Policy: p.Name, Reasons: []Reason{}, Warnings: []Reason{}}, applied: map[int]bool{}}
 	if e.now.IsZero() {
 		e.now = time.Now()
 	}

@@ -16,7 +16,7 @@ type Verdict struct {
 	// Reasons are the blocking groups; Warnings the groups of warn rules
 	// and of expired exceptions. Each group is one fix.
 	Reasons  []Reason `json:"reasons"`
-	Warnings []Reason `json:"warnings,omitempty"`
+	Warnings []Reason `json:"warnings"`
 	// Suppressed are the findings an exception or a VEX statement
 	// removed, with who said so and why.
 	Suppressed []Suppressed `json:"suppressed,omitempty"`

@@ -496,27 +496,33 @@ func (e *evaluation) packageRules() {
 	}
 }
 
-// imageRef is the scanned image's registry reference, when it has one.
-func imageRef(a *inventory.Artifact) (name.Reference, string) {
+// imageRef is the scanned image's registry reference, when it has one:
+// the reference pulled (registry, docker daemon), else the tag an archive
+// or layout carries; never a file path. ok is false for an image with no
+// reference at all.
+func imageRef(a *inventory.Artifact) (ref name.Reference, s string, ok bool) {
 	if a.Type != inventory.ArtifactImage {
-		return nil, ""
+		return nil, "", true
 	}
-	cands := []string{}
-	if a.Transport == "" || a.Transport == "registry" || a.Transport == "docker" || a.Transport == "docker-daemon" {
-		cands = append(cands, a.Ref, a.Name)
+	var cands []string
+	switch a.Transport {
+	case "registry", "docker", "":
+		cands = append(cands, strings.TrimPrefix(a.Ref, "docker:"), a.Name)
 	}
-	cands = append(cands, a.RepoTags...)
-	cands = append(cands, a.Name)
+	for _, t := range a.RepoTags {
+		if strings.ContainsAny(t, "/:") { // "1.0" alone is an OCI ref.name tag, not a reference
+			cands = append(cands, t)
+		}
+	}
 	for _, c := range cands {
-		c = strings.TrimPrefix(c, "docker:")
 		if c == "" || strings.Contains(c, ":/") || strings.HasPrefix(c, "/") || strings.HasPrefix(c, ".") {
 			continue
 		}
-		if ref, err := name.ParseReference(c); err == nil {
-			return ref, c
+		if r, err := name.ParseReference(c); err == nil {
+			return r, c, true
 		}
 	}
-	return nil, ""
+	return nil, "", false
 }
 
 // repoOf is "registry/repository" of a reference: docker.io/library/alpine.
@@ -537,7 +543,8 @@ func (e *evaluation) sourceRules() {
 		registryOK bool // the reference is a registry pull (digest pinning applies)
 	}
 	var subjects []subject
-	if ref, s := imageRef(&e.inv.Artifact); ref != nil {
+	ref, s, known := imageRef(&e.inv.Artifact)
+	if ref != nil {
 		subjects = append(subjects, subject{ref: s, registryOK: e.inv.Artifact.Transport == "registry" || e.inv.Artifact.Transport == ""})
 	}
 	for _, f := range e.in.Froms {
@@ -547,6 +554,15 @@ func (e *evaluation) sourceRules() {
 		sr := r.Sources
 		if sr == nil {
 			continue
+		}
+		if !known && len(sr.allowed) > 0 {
+			// Not a pass: say that the source could not be checked.
+			f := Finding{Kind: kindSource, ID: "unknown-source", Path: e.inv.Artifact.Ref,
+				Message: "the image has no registry reference (an archive or layout without a tag), so where it comes from cannot be checked"}
+			if !e.suppress(&f, []string{f.ID}, nil) {
+				e.add(f, []string{r.Name}, Warn, kindOrder[kindSource], "source\x00unknown",
+					"scan the image by its registry reference, or tag the archive (docker save REPO:TAG)", 0)
+			}
 		}
 		for _, s := range subjects {
 			ref, err := name.ParseReference(s.ref)

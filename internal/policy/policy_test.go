@@ -458,3 +458,29 @@ func TestCELCostLimit(t *testing.T) {
 		t.Errorf("verdict %v", summary(v))
 	}
 }
+
+func TestImageSource(t *testing.T) {
+	p := mustParse(t, "  - name: src\n    action: block\n    sources:\n      allowed: [\"registry.example.com/**\"]\n")
+	for _, tc := range []struct {
+		name string
+		a    inventory.Artifact
+		want []string
+	}{
+		{"archive with an allowed tag", inventory.Artifact{Type: inventory.ArtifactImage, Transport: "docker-archive", Ref: "x.tar", Name: "registry.example.com/a:1", RepoTags: []string{"registry.example.com/a:1"}}, nil},
+		{"archive path is not a reference", inventory.Artifact{Type: inventory.ArtifactImage, Transport: "docker-archive", Ref: "x.tar", Name: "x.tar"},
+			[]string{"warn src: scan the image by its registry reference, or tag the archive (docker save REPO:TAG) [unknown-source]"}},
+		{"oci layout tag alone", inventory.Artifact{Type: inventory.ArtifactImage, Transport: "oci-layout", Ref: "oci-layout:lay:1.0", Name: "1.0", RepoTags: []string{"1.0"}},
+			[]string{"warn src: scan the image by its registry reference, or tag the archive (docker save REPO:TAG) [unknown-source]"}},
+		{"registry pull from elsewhere", inventory.Artifact{Type: inventory.ArtifactImage, Transport: "registry", Ref: "ghcr.io/x/y:1", Name: "ghcr.io/x/y:1"},
+			[]string{"block src: use an image from an allowed source (registry.example.com/**) instead of ghcr.io/x/y [ghcr.io/x/y:1]"}},
+		{"docker daemon, Docker Hub short name", inventory.Artifact{Type: inventory.ArtifactImage, Transport: "docker", Ref: "docker:alpine:3", Name: "alpine:3"},
+			[]string{"block src: use an image from an allowed source (registry.example.com/**) instead of docker.io/library/alpine [alpine:3]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Evaluate(p, Input{Inventory: &inventory.Inventory{Artifact: tc.a}, Now: now})
+			if diff := cmp.Diff(tc.want, summary(v)); diff != "" {
+				t.Error(diff)
+			}
+		})
+	}
+}

@@ -262,7 +262,14 @@ func (e *evaluation) vulns() {
 			e.v.Preexisting = append(e.v.Preexisting, f)
 			continue
 		}
-		pkgKey := v.Package.Type + "\x00" + v.Package.Name + "\x00" + v.Package.Version
+		// One upgrade fixes every binary package of a source package
+		// (libssl3 and openssl): group by source.
+		src := v.Package.Name
+		if v.Package.Source != nil && v.Package.Source.Name != "" {
+			src = v.Package.Source.Name
+		}
+		f.source = src
+		pkgKey := v.Package.Type + "\x00" + src + "\x00" + v.Package.Version
 		if v.FixedVersion != "" {
 			e.add(f, rules, action, kindOrder[kindVuln], "vuln-fix\x00"+pkgKey, "", inventory.SeverityRank(v.Severity))
 		} else {
@@ -806,11 +813,28 @@ func groupFix(g *Reason) string {
 	f0 := &g.Findings[0]
 	switch f0.Kind {
 	case kindVuln:
+		var ids, bins []string
+		for _, f := range g.Findings {
+			if !slices.Contains(ids, f.ID) {
+				ids = append(ids, f.ID)
+			}
+			if !slices.Contains(bins, f.Package) {
+				bins = append(bins, f.Package)
+			}
+		}
+		slices.Sort(bins)
+		count := plural(len(ids), "vulnerability", "vulnerabilities")
+		if len(bins) > 1 || bins[0] != f0.source {
+			count = strings.Join(bins, ", ") + "; " + count
+		}
 		if f0.FixedVersion == "" {
 			return fmt.Sprintf("no fix yet for %s %s (%s): replace or remove the package, or accept the risk in %s",
-				f0.Package, f0.Version, plural(len(g.Findings), "vulnerability", "vulnerabilities"), DefaultIgnoreFile)
+				f0.source, f0.Version, count, DefaultIgnoreFile)
 		}
-		return fmt.Sprintf("upgrade %s %s → %s (fixes %d)", f0.Package, f0.Version, highestFix(g.Findings), len(g.Findings))
+		if len(bins) > 1 || bins[0] != f0.source {
+			return fmt.Sprintf("upgrade %s %s → %s (%s; fixes %d)", f0.source, f0.Version, highestFix(g.Findings), strings.Join(bins, ", "), len(ids))
+		}
+		return fmt.Sprintf("upgrade %s %s → %s (fixes %d)", f0.source, f0.Version, highestFix(g.Findings), len(ids))
 	case kindSecret:
 		titles := []string{}
 		for _, f := range g.Findings {

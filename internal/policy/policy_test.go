@@ -484,3 +484,19 @@ func TestImageSource(t *testing.T) {
 		})
 	}
 }
+
+// Binary packages of one source package are one upgrade; the count is of
+// distinct vulnerabilities.
+func TestSourcePackageGroup(t *testing.T) {
+	inv := testInventory()
+	for _, v := range inv.Vulnerabilities[:2] {
+		v.Package.Name = "libssl3"
+		inv.Vulnerabilities = append(inv.Vulnerabilities, v)
+	}
+	p := mustParse(t, "  - name: crit\n    action: block\n    vulnerabilities: {minSeverity: HIGH, fixable: true}\n")
+	v := Evaluate(p, Input{Inventory: inv, Now: now})
+	want := []string{"block crit: upgrade openssl 3.0.11-1~deb12u2 → 3.0.15-1~deb12u1 (libssl3, openssl; fixes 3) [CVE-2024-5535 CVE-2024-5535 CVE-2024-4741 CVE-2024-6119 CVE-2024-6119]"}
+	if diff := cmp.Diff(want, summary(v)); diff != "" {
+		t.Error(diff)
+	}
+}

@@ -64,6 +64,7 @@ type Finding struct {
 	Rules        []string `json:"rules,omitempty"`
 	eco          string   // the vulnerable package's OSV ecosystem, to order fixed versions
 	fix          string   // a misconfiguration's fix
+	source       string   // a vulnerable package's source package
 }
 
 // Where is "path:line, layer N: instruction" as far as known.

@@ -91,6 +91,16 @@ type Package struct {
 	FoundBy       string     `json:"foundBy"`
 	Locations     []Location `json:"locations"`
 	InstalledSize int64      `json:"installedSize,omitempty"`
+	// Dev is set when a lockfile says the package is needed only for
+	// development (npm "dev", poetry and uv dev groups); found at more
+	// than one place, it stays set only if every place says so. Packages
+	// found installed on disk never carry it: what is installed ships.
+	Dev bool `json:"dev,omitempty"`
+	// Private marks an application's own manifest that says it is never
+	// published (npm "private": true). It is listed, as Syft and Trivy
+	// list it, but not matched against a registry's advisories: those are
+	// about another package that happens to have the same name.
+	Private bool `json:"private,omitempty"`
 	// OtherPURLs are the identifiers of the same software in another
 	// ecosystem: a Debian python3-requests is also pkg:pypi/requests.
 	OtherPURLs []string `json:"otherPURLs,omitempty"`

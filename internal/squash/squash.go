@@ -222,6 +222,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 				pkg.Locations = []inventory.Location{loc(p, origin)}
 				if j, ok := byKey[pkg.Key()]; ok {
 					inv.Packages[j].Locations = append(inv.Packages[j].Locations, pkg.Locations...)
+					inv.Packages[j].Dev = inv.Packages[j].Dev && pkg.Dev
 					continue
 				}
 				byKey[pkg.Key()] = len(inv.Packages)

@@ -74,8 +74,11 @@ func (*Analyzer) Version() int { return 1 }
 
 // Required accepts files named like Java archives, of at most MaxFileSize.
 func (*Analyzer) Required(p string, info fs.FileInfo) bool {
-	return IsArchive(p) && (info == nil || info.Size() <= MaxFileSize)
+	return IsArchive(p)
 }
+
+// SizeLimit: the core skips larger archives with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 // IsArchive reports whether name ends in a Java archive extension
 // (.jar, .war, .ear, .jpi, .hpi, in any case).

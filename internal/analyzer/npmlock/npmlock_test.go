@@ -32,9 +32,8 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/pnpm-lock.yaml", analyzertest.File(MaxPnpmFileSize+1)) || a.Required("/src/yarn.lock", analyzertest.File(MaxFileSize+1)) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/src/pnpm-lock.yaml", MaxPnpmFileSize)
+	analyzertest.CheckSizeLimit(t, a, "/src/yarn.lock", MaxFileSize)
 }
 
 // fixture is what every lockfile of testdata pins.

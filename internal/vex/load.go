@@ -141,6 +141,7 @@ type ovStatement struct {
 	Justification   string          `json:"justification"`
 	ImpactStatement string          `json:"impact_statement"`
 	ActionStatement string          `json:"action_statement"`
+	StatusNotes     string          `json:"status_notes"`
 	Timestamp       string          `json:"timestamp"`
 	LastUpdated     string          `json:"last_updated"`
 }
@@ -210,6 +211,9 @@ func parseOpenVEX(name string, data []byte) ([]pending, error) {
 			Source:        fmt.Sprintf("%s#%d", name, i),
 			Format:        FormatOpenVEX,
 			Timestamp:     docTime,
+		}
+		if stmt.Impact == "" {
+			stmt.Impact = st.StatusNotes
 		}
 		if stmt.VulnID == "" {
 			stmt.VulnID = v.ID

@@ -87,7 +87,8 @@ type Statement struct {
 	// Justification is as written (OpenVEX justification or CycloneDX
 	// analysis.justification).
 	Justification string
-	// Impact is OpenVEX impact_statement or CycloneDX analysis.detail.
+	// Impact is OpenVEX impact_statement (status_notes when there is
+	// none) or CycloneDX analysis.detail.
 	Impact string
 	// Action is OpenVEX action_statement (what to do about an affected
 	// product); CycloneDX analysis.response joined with ", ".

@@ -4,11 +4,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/package-url/packageurl-go"
 )
+
+// ErrNoStatements is returned by WriteOpenVEX for an empty list: an
+// OpenVEX document holds at least one statement.
+var ErrNoStatements = errors.New("write OpenVEX: no statements (an OpenVEX document needs at least one)")
 
 // OpenVEXContext is the @context of the documents WriteOpenVEX writes.
 const OpenVEXContext = "https://openvex.dev/ns/v0.2.0"
@@ -32,6 +40,7 @@ type wStatement struct {
 	Justification   string     `json:"justification,omitempty"`
 	ImpactStatement string     `json:"impact_statement,omitempty"`
 	ActionStatement string     `json:"action_statement,omitempty"`
+	StatusNotes     string     `json:"status_notes,omitempty"`
 }
 
 type wVuln struct {
@@ -77,6 +86,9 @@ var cdxJustificationToOpenVEX = map[string]string{
 // product, a not_affected one a justification or an impact, and an
 // affected one an action.
 func WriteOpenVEX(w io.Writer, stmts []Statement, author string) error {
+	if len(stmts) == 0 {
+		return ErrNoStatements
+	}
 	if strings.TrimSpace(author) == "" {
 		return fmt.Errorf("write OpenVEX: an author is required (a person or team, e.g. platform-team@example.com)")
 	}
@@ -151,7 +163,14 @@ func openVEXStatement(s Statement) (wStatement, error) {
 		}
 	}
 	if status == StatusNotAffected {
-		ws.ImpactStatement = s.Impact
+		// The OpenVEX JSON schema takes a justification or an impact
+		// statement, not both: with a justification the reason goes to
+		// status_notes (Load reads it back as Impact).
+		if just != "" {
+			ws.StatusNotes = s.Impact
+		} else {
+			ws.ImpactStatement = s.Impact
+		}
 	}
 	if status == StatusAffected {
 		ws.ActionStatement = s.Action
@@ -177,10 +196,41 @@ func openVEXStatement(s Statement) (wStatement, error) {
 	return ws, nil
 }
 
+// wProductFor makes a product of an identifier: a PURL, an IRI, or an
+// image reference, which is written as its pkg:oci PURL (an @id must be an
+// IRI).
 func wProductFor(id string) wProduct {
+	if !strings.HasPrefix(id, "pkg:") && !strings.Contains(id, ":/") && !strings.HasPrefix(id, "urn:") {
+		if p, ok := ociPURL(id); ok {
+			id = p
+		}
+	}
 	p := wProduct{ID: id}
 	if strings.HasPrefix(id, "pkg:") {
 		p.Identifiers = map[string]string{"purl": id}
 	}
 	return p
+}
+
+// ociPURL turns an image reference into its PURL (purl-spec type oci):
+// pkg:oci/NAME[@DIGEST]?repository_url=REGISTRY/REPO[&tag=TAG].
+func ociPURL(ref string) (string, bool) {
+	r, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return "", false
+	}
+	repo := r.Context()
+	last := repo.RepositoryStr()
+	if i := strings.LastIndexByte(last, '/'); i >= 0 {
+		last = last[i+1:]
+	}
+	q := []packageurl.Qualifier{{Key: "repository_url", Value: repo.RegistryStr() + "/" + repo.RepositoryStr()}}
+	version := ""
+	switch t := r.(type) {
+	case name.Digest:
+		version = t.DigestStr()
+	case name.Tag:
+		q = append(q, packageurl.Qualifier{Key: "tag", Value: t.TagStr()})
+	}
+	return packageurl.NewPackageURL("oci", "", last, version, q, "").ToString(), true
 }

@@ -177,6 +177,39 @@ type Artifact struct {
 	Architecture   string   `json:"architecture,omitempty"`
 	Created        string   `json:"created,omitempty"`
 	Layers         []Layer  `json:"layers,omitempty"`
+	// Labels are the image config's labels in the OCI annotation namespace
+	// (org.opencontainers.image.*: base.name, base.digest, source, ...).
+	// Other labels are left out: they may carry credentials, which a
+	// report must not repeat.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations are the image manifest's annotations in the same
+	// namespace, when the source has a manifest (OCI layout, registry).
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// OCIAnnotationPrefix is the namespace of the annotations and labels
+// Artifact keeps.
+const OCIAnnotationPrefix = "org.opencontainers.image."
+
+// Well-known OCI annotations (image-spec annotations.md).
+const (
+	AnnotationBaseName   = "org.opencontainers.image.base.name"
+	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
+)
+
+// OCIKeys returns the entries of m whose key is in the
+// org.opencontainers.image. namespace, or nil when there are none.
+func OCIKeys(m map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range m {
+		if strings.HasPrefix(k, OCIAnnotationPrefix) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Artifact types.

@@ -259,12 +259,14 @@ func runImage(ctx context.Context, img *source.Image, fa *fileAnalyzer, opts Opt
 		ManifestDigest: img.ManifestDigest,
 		ConfigDigest:   img.ConfigDigest,
 		Layers:         layers,
+		Annotations:    inventory.OCIKeys(img.Annotations),
 	}
 	if inv.Artifact.Name == "" {
 		inv.Artifact.Name = img.Ref
 	}
 	if img.Config != nil {
 		inv.Artifact.Architecture = img.Config.Architecture
+		inv.Artifact.Labels = inventory.OCIKeys(img.Config.Config.Labels)
 		if !img.Config.Created.IsZero() {
 			inv.Artifact.Created = img.Config.Created.UTC().Format(time.RFC3339)
 		}

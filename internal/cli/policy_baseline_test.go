@@ -384,3 +384,19 @@ func TestPolicyBaselineDocker(t *testing.T) {
 		t.Errorf("Check = %+v", r)
 	}
 }
+
+// BenchmarkPolicyBaselineDemo records the fixture demo image (137 MB
+// docker-archive, 2 layers) as an approved base: only metadata is read.
+func BenchmarkPolicyBaselineDemo(b *testing.B) {
+	fix := fixture.Dir(b)
+	out := filepath.Join(b.TempDir(), "bases.yaml")
+	for b.Loop() {
+		var stdout, stderr bytes.Buffer
+		g := &globals{cacheDir: b.TempDir(), stdout: &stdout, stderr: &stderr, quiet: true}
+		cmd := newPolicyBaselineCmd(g)
+		cmd.SetArgs([]string{"docker-archive:" + filepath.Join(fix, "demo.tar"), "-o", out})
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package vex
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -53,5 +54,22 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	if hits == 0 {
 		b.Fatal("no hits")
+	}
+}
+
+// BenchmarkParse reads an OpenVEX document of 10,000 statements.
+func BenchmarkParse(b *testing.B) {
+	var buf bytes.Buffer
+	if err := WriteOpenVEX(&buf, benchSet(10000).Statements(), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := Parse("bench.json", bytes.NewReader(data))
+		if err != nil || s.Len() != 10000 {
+			b.Fatal(err)
+		}
 	}
 }

@@ -116,13 +116,18 @@ func (s *Set) Lookup(vulnID string, aliases []string, purl string) (Statement, b
 	if s == nil || len(s.stmts) == 0 {
 		return Statement{}, false
 	}
+	// The package PURL is parsed only when some statement names the
+	// vulnerability: most findings have none.
 	var q *purlKey
-	if k, ok := parsePURL(purl); ok {
-		q = k
-	}
+	parsed := false
 	best := -1
 	consider := func(id string) {
-		for _, i := range s.byID[normID(id)] {
+		cands := s.byID[normID(id)]
+		if len(cands) > 0 && !parsed {
+			q, _ = parsePURL(purl)
+			parsed = true
+		}
+		for _, i := range cands {
 			if i == best || !s.stmts[i].covers(q, purl) {
 				continue
 			}

@@ -11,11 +11,14 @@
 //     identifiers.purl, with subcomponents), status, justification,
 //     impact_statement and timestamp. A statement without a timestamp takes
 //     the document's.
-//   - CycloneDX 1.4–1.6 JSON: vulnerabilities[] with an analysis (state,
+//   - CycloneDX 1.4–1.7 JSON: vulnerabilities[] with an analysis (state,
 //     justification, detail) and affects[].ref, which names a bom-ref of a
 //     component in the same document (resolved to its PURL), a PURL, or a
 //     BOM-Link (urn:cdx:…#ref, whose fragment is used). Vulnerabilities
-//     without an analysis carry no VEX statement and are skipped.
+//     without an analysis carry no VEX statement and are skipped. An
+//     affects entry with versions covers the versions listed by value
+//     (not those it marks affected when the state suppresses); version
+//     ranges are not evaluated and cover nothing. 1.7 is read like 1.6.
 //
 // Matching (Lookup): a statement applies to a finding when one of the
 // finding's ids (its id or any alias) equals the statement's vulnerability
@@ -29,6 +32,13 @@
 // of a package (an image reference, pkg:oci/…, pkg:docker/…) with no
 // subcomponents applies to every package of that image; with subcomponents,
 // to the packages the subcomponents name.
+//
+// The VEX documents given are taken to be about the scanned artifact: an
+// image product is not compared with the image scanned. Subcomponents of
+// all the products of one statement are pooled. A qualifier the statement
+// sets must be equal in the package PURL, so a statement with
+// distro=bookworm does not cover bulkhead's distro=debian-12 PURLs; leave
+// the qualifier out to cover every distro release.
 //
 // When several statements apply, the latest wins, as the OpenVEX spec
 // intends (a later statement about the same vulnerability and product

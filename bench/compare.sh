@@ -6,7 +6,8 @@
 # and inflating the layers with no analysis), and a diff of the OS (deb)
 # package sets and PURLs the three tools report.
 #
-#   bench/compare.sh                         # the demo image, RUNS=5
+#   bench/compare.sh                         # the demo image, RUNS=5 (then
+#                                            # compare-vulns.sh and compare-lang.sh)
 #   RUNS=3 bench/compare.sh
 #   IMAGE=app.tar bench/compare.sh           # a docker-archive (OCI_LAYOUT unset: archive only)
 #   IMAGE=app.tar OCI_LAYOUT=app-oci bench/compare.sh
@@ -424,4 +425,11 @@ if [ -x "${PEERS_BIN:-$HOME/peers/bin}/osv-scanner" ]; then
 	RUNS="${RUNS:-5}" bash "$(dirname "$0")/compare-vulns.sh"
 else
 	echo "(osv-scanner not built: skipping the vulnerability comparison; see ../shared/PEERS.md)"
+fi
+
+# Language packages: bulkhead vs Syft and Trivy on the polyglot fixture.
+if [ -z "${IMAGE:-}" ]; then
+	echo
+	echo "== language packages (bench/compare-lang.sh)"
+	RUNS="${RUNS:-5}" bash "$(dirname "$0")/compare-lang.sh"
 fi

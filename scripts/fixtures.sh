@@ -7,6 +7,11 @@
 #                 (npm packages, a Go binary)
 #   demo.tar      docker-archive of the two states (uncompressed layers)
 #   demo-oci/     the same image as an OCI layout with gzip layers
+#   rootfs-poly/  rootfs-app + Debian's jackson-databind jar and python3-requests
+#                 (language packages owned by dpkg), a Python venv (pip,
+#                 setuptools), a copied jar and an express app under /srv/web
+#   poly.tar      docker-archive of base, app and poly states (the language
+#                 package comparison in bench/compare.sh; TestPolyglotImage)
 #
 # Needs root (debootstrap, chroot) and Debian's package mirror.
 set -euo pipefail
@@ -78,6 +83,33 @@ if [ ! -f "$FX/demo.tar" ] || [ ! -f "$FX/demo-oci/index.json" ]; then
 		-state "$FX/rootfs-app=RUN apt-get install -y --no-install-recommends curl ca-certificates && npm install lodash@4.17.15 minimist@1.2.0 && go build -o /app/bin/demo" \
 		-cmd /app/fetch.sh
 	mv "$FX/demo.tar.tmp" "$FX/demo.tar"
+	rm -rf "$FX/work"
+fi
+if [ ! -f "$FX/rootfs-poly.done" ]; then
+	rm -rf "$FX/rootfs-poly"
+	cp -a "$FX/rootfs-app" "$FX/rootfs-poly"
+	log "chroot apt-get install libjackson2-databind-java python3-requests python3-venv; python3 -m venv /app/venv"
+	chroot "$FX/rootfs-poly" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjackson2-databind-java python3-requests python3-venv >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/* && python3 -m venv /app/venv && mkdir -p /app/lib && cp /usr/share/java/jackson-databind.jar /app/lib/jackson-databind-2.14.0.jar' \
+		>"$FX/chroot-poly.log" 2>&1 || { tail -20 "$FX/chroot-poly.log" >&2; exit 1; }
+	# A second npm app: scoped packages and nested duplicates at other versions.
+	log "npm install express@4.17.1 @types/node@14.0.0 (into /srv/web)"
+	mkdir -p "$FX/rootfs-poly/srv/web"
+	(cd "$FX/rootfs-poly/srv/web" && printf '{"name":"web","version":"0.1.0","private":true}\n' >package.json &&
+		npm install --ignore-scripts --no-audit --no-fund --silent express@4.17.1 @types/node@14.0.0 >"$FX/npm-poly.log" 2>&1) ||
+		{ tail -20 "$FX/npm-poly.log" >&2; exit 1; }
+	touch "$FX/rootfs-poly.done"
+fi
+
+if [ ! -f "$FX/poly.tar" ]; then
+	log "assembling poly.tar"
+	mkdir -p "$FX/work"
+	go run ./internal/testutil/mkimage -tag bulkhead-poly:latest \
+		-docker-archive "$FX/poly.tar.tmp" -work "$FX/work" \
+		-state "$FX/rootfs-base=debootstrap --variant=minbase bookworm" \
+		-state "$FX/rootfs-app=RUN apt-get install -y --no-install-recommends curl ca-certificates && npm install lodash@4.17.15 minimist@1.2.0 && go build -o /app/bin/demo" \
+		-state "$FX/rootfs-poly=RUN apt-get install -y libjackson2-databind-java python3-requests python3-venv && python3 -m venv /app/venv && npm install express@4.17.1 @types/node@14.0.0" \
+		-cmd /app/fetch.sh
+	mv "$FX/poly.tar.tmp" "$FX/poly.tar"
 	rm -rf "$FX/work"
 fi
 log "ready in $FX"

@@ -155,6 +155,11 @@ type Group struct {
 	MaxFileSize int64
 }
 
+// MaxPackagesPerFile bounds the packages one file may contribute: a
+// lockfile with a million entries would otherwise cost gigabytes
+// downstream (matching, reports) for an input that is certainly not real.
+const MaxPackagesPerFile = 100_000
+
 // DefaultMaxFileSize bounds the bytes read for one analyzed file.
 const DefaultMaxFileSize = 512 << 20
 
@@ -184,15 +189,36 @@ func (g *Group) Versions() string {
 	return strings.Join(parts, ",")
 }
 
-// Wanted returns the analyzers that want path, or nil.
-func (g *Group) Wanted(path string, info fs.FileInfo) []Analyzer {
+// Limited is implemented by analyzers that read a whole file into memory
+// and so refuse files over a size. Their Required answers by path and
+// kind, not size: the core skips a wanted file over the limit itself, with
+// a warning naming the file and the limit, without reading it. (A limit
+// hidden in Required would drop a 50 MB package.json without a word.)
+type Limited interface {
+	// SizeLimit is the largest file at path the analyzer reads, in bytes;
+	// zero or less means no limit of its own.
+	SizeLimit(path string) int64
+}
+
+// Select returns the analyzers that want path and, for each Limited one
+// that wants it but not at this size, a result carrying the warning.
+func (g *Group) Select(path string, info fs.FileInfo) ([]Analyzer, []FileResult) {
 	var out []Analyzer
+	var skipped []FileResult
 	for _, a := range g.analyzers {
-		if a.Required(path, info) {
-			out = append(out, a)
+		if !a.Required(path, info) {
+			continue
 		}
+		if l, ok := a.(Limited); ok && info != nil {
+			if max := l.SizeLimit(path); max > 0 && info.Size() > max {
+				skipped = append(skipped, FileResult{Path: path, Analyzer: a.Name(),
+					Error: fmt.Sprintf("skipped: %d bytes is over %s's %d-byte limit for this file", info.Size(), a.Name(), max)})
+				continue
+			}
+		}
+		out = append(out, a)
 	}
-	return out
+	return out, skipped
 }
 
 // Run offers content to each analyzer in as, isolating failures and panics
@@ -209,6 +235,10 @@ func Run(ctx context.Context, as []Analyzer, in Input) []FileResult {
 		res, err := runSafely(ctx, a, in)
 		if err != nil {
 			fr.Error = err.Error()
+		}
+		if res != nil && len(res.Packages) > MaxPackagesPerFile {
+			fr.Error = fmt.Sprintf("skipped: lists %d packages, over the limit of %d for one file (the largest real lockfiles list a few tens of thousands)", len(res.Packages), MaxPackagesPerFile)
+			res = nil
 		}
 		if !res.Empty() {
 			fr.Result = res

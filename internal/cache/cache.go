@@ -16,8 +16,9 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/squash"
 )
 
-// schema is bumped when LayerResult's encoding changes.
-const schema = 1
+// schema is bumped when LayerResult's encoding changes or the core adds
+// to it (v2: size-limit warnings of Limited analyzers).
+const schema = 2
 
 // Layers is a directory of cached layer results.
 type Layers struct {

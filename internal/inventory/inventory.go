@@ -91,6 +91,16 @@ type Package struct {
 	FoundBy       string     `json:"foundBy"`
 	Locations     []Location `json:"locations"`
 	InstalledSize int64      `json:"installedSize,omitempty"`
+	// Dev is set when a lockfile says the package is needed only for
+	// development (npm "dev", poetry and uv dev groups); found at more
+	// than one place, it stays set only if every place says so. Packages
+	// found installed on disk never carry it: what is installed ships.
+	Dev bool `json:"dev,omitempty"`
+	// Private marks an application's own manifest that says it is never
+	// published (npm "private": true). It is listed, as Syft and Trivy
+	// list it, but not matched against a registry's advisories: those are
+	// about another package that happens to have the same name.
+	Private bool `json:"private,omitempty"`
 	// OtherPURLs are the identifiers of the same software in another
 	// ecosystem: a Debian python3-requests is also pkg:pypi/requests.
 	OtherPURLs []string `json:"otherPURLs,omitempty"`
@@ -167,10 +177,44 @@ type Artifact struct {
 	Architecture   string   `json:"architecture,omitempty"`
 	Created        string   `json:"created,omitempty"`
 	Layers         []Layer  `json:"layers,omitempty"`
-	// Labels and User are the image configuration's, for policies
-	// (required labels, non-root).
+	// Labels are the image config's labels in the OCI annotation namespace
+	// (org.opencontainers.image.*: base.name, base.digest, source, ...).
+	// Other labels are left out: they may carry credentials, which a
+	// report must not repeat.
 	Labels map[string]string `json:"labels,omitempty"`
-	User   string            `json:"user,omitempty"`
+	// Annotations are the image manifest's annotations in the same
+	// namespace, when the source has a manifest (OCI layout, registry).
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// LabelKeys are the names (only) of all the image config's labels,
+	// sorted, for policies that require labels outside that namespace.
+	LabelKeys []string `json:"labelKeys,omitempty"`
+	// User is the image config's User, for non-root policies.
+	User string `json:"user,omitempty"`
+}
+
+// OCIAnnotationPrefix is the namespace of the annotations and labels
+// Artifact keeps.
+const OCIAnnotationPrefix = "org.opencontainers.image."
+
+// Well-known OCI annotations (image-spec annotations.md).
+const (
+	AnnotationBaseName   = "org.opencontainers.image.base.name"
+	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
+)
+
+// OCIKeys returns the entries of m whose key is in the
+// org.opencontainers.image. namespace, or nil when there are none.
+func OCIKeys(m map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range m {
+		if strings.HasPrefix(k, OCIAnnotationPrefix) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Artifact types.

@@ -32,6 +32,9 @@ var languageEcosystems = map[string]string{
 // the package's ecosystem is known but cannot be matched (a distro release
 // without data, RHEL's repository-specific ecosystems).
 func queries(p *inventory.Package, o *inventory.OS, rel *releaseLister) ([]query, string) {
+	if p.Private {
+		return nil, ""
+	}
 	if eco, ok := languageEcosystems[p.Type]; ok {
 		return []query{{ecosystem: eco, name: p.Name, version: p.Version}}, ""
 	}

@@ -137,6 +137,10 @@ func TestMatchEdges(t *testing.T) {
 			want: []row{{"lodash@4.17.20", "CVE-2099-1000", "", "no fix yet", "HIGH", "SEMVER >=4.0.0 <=4.17.20"}},
 		},
 		{
+			name: "an application's private manifest is never matched: the advisory is about the registry's package of that name",
+			pkgs: []inventory.Package{func() inventory.Package { p := lang("npm", "lodash", "4.17.20"); p.Private = true; return p }()},
+		},
+		{
 			name: "versions list and limit",
 			pkgs: []inventory.Package{lang("npm", "minimist", "1.2.1"), lang("npm", "minimist", "1.2.2"), lang("npm", "left-pad", "1.3.0"), lang("npm", "left-pad", "2.0.0")},
 			want: []row{

@@ -625,7 +625,7 @@ func (e *evaluation) imageRules() {
 			continue
 		}
 		for _, l := range ir.RequiredLabels {
-			if _, ok := a.Labels[l]; ok {
+			if _, ok := a.Labels[l]; ok || slices.Contains(a.LabelKeys, l) {
 				continue
 			}
 			f := Finding{Kind: kindImage, ID: "label:" + l, Path: "config.Labels", Message: "the image has no label " + l}

@@ -21,6 +21,7 @@ const cdxSchema1_6 = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 const (
 	propPackageType   = "bulkhead:package:type"
 	propFoundBy       = "bulkhead:package:foundBy"
+	propPrivate       = "bulkhead:package:private"
 	propSourceName    = "bulkhead:package:source:name"
 	propSourceVersion = "bulkhead:package:source:version"
 	propLocation      = "bulkhead:location:" // + N + ":path" etc.
@@ -201,11 +202,32 @@ func cdxPackage(p *inventory.Package, refs *refSet) cdx.Component {
 		ref = "bulkhead:package:" + p.Type + "/" + p.Name + "@" + c.Version
 	}
 	c.BOMRef = refs.add(ref)
+	if p.Dev {
+		// CycloneDX's way to say "not needed at runtime".
+		c.Scope = cdx.ScopeOptional
+	}
+	if len(p.OtherPURLs) > 0 {
+		// The same software's identifier in another ecosystem (Debian's
+		// python3-requests is also pkg:pypi/requests), found from the
+		// language package's own metadata at a path this package owns.
+		ids := make([]cdx.EvidenceIdentity, 0, len(p.OtherPURLs))
+		for _, o := range p.OtherPURLs {
+			ids = append(ids, cdx.EvidenceIdentity{
+				Field:          cdx.EvidenceIdentityFieldTypePURL,
+				ConcludedValue: o,
+				Methods:        &[]cdx.EvidenceIdentityMethod{{Technique: cdx.EvidenceIdentityTechniqueManifestAnalysis, Confidence: &confident}},
+			})
+		}
+		c.Evidence = &cdx.Evidence{Identity: &cdx.EvidenceIdentityChoice{Identities: &ids}}
+	}
 
 	props := make([]cdx.Property, 0, 4+4*len(p.Locations))
 	props = append(props, cdx.Property{Name: propPackageType, Value: p.Type})
 	if p.FoundBy != "" {
 		props = append(props, cdx.Property{Name: propFoundBy, Value: p.FoundBy})
+	}
+	if p.Private {
+		props = append(props, cdx.Property{Name: propPrivate, Value: "true"})
 	}
 	if p.Source != nil {
 		if p.Source.Name != "" {
@@ -231,6 +253,10 @@ func cdxPackage(p *inventory.Package, refs *refSet) cdx.Component {
 	c.Properties = &props
 	return c
 }
+
+// confident is the confidence of an identity read from the package's own
+// metadata.
+var confident float32 = 1
 
 // cdxVulnPackage is a component for a finding's package.
 func cdxVulnPackage(p *inventory.VulnPackage, refs *refSet) cdx.Component {

@@ -157,6 +157,12 @@ func spdxPackage(pkg *inventory.Package, ids *refSet) *v2_3.Package {
 	}
 	if pkg.PURL != "" {
 		p.PackageExternalReferences = []*v2_3.PackageExternalReference{purlRef(pkg.PURL)}
+		for _, o := range pkg.OtherPURLs {
+			// The same software in another ecosystem (Debian's
+			// python3-requests is also pkg:pypi/requests); the first purl
+			// stays the package's own.
+			p.PackageExternalReferences = append(p.PackageExternalReferences, purlRef(o))
+		}
 	}
 	id := "Package-" + spdxIDString(pkg.Type) + "-" + spdxIDString(pkg.Name) + "-" + packageHash(pkg)
 	p.PackageSPDXIdentifier = common.ElementID(ids.add(id))

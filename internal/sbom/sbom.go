@@ -101,6 +101,9 @@ func fromCycloneDX(b []byte) (*inventory.Inventory, error) {
 			case c.PackageURL != "":
 				if p, ok := fromPURL(c.PackageURL, props); ok {
 					p.Licenses = cdxLicenses(c.Licenses)
+					p.Dev = c.Scope == cdx.ScopeOptional
+					p.Private = props["bulkhead:package:private"] == "true"
+					p.OtherPURLs = identityPURLs(c.Evidence, c.PackageURL)
 					inv.Packages = append(inv.Packages, p)
 				}
 			}
@@ -109,6 +112,28 @@ func fromCycloneDX(b []byte) (*inventory.Inventory, error) {
 	}
 	walk(bom.Components)
 	return inv, nil
+}
+
+// identityPURLs are the purls in a component's identity evidence other than
+// its own: where bulkhead writes a package's identifiers in other
+// ecosystems.
+func identityPURLs(e *cdx.Evidence, own string) []string {
+	if e == nil || e.Identity == nil {
+		return nil
+	}
+	var ids []cdx.EvidenceIdentity
+	if e.Identity.Identities != nil {
+		ids = *e.Identity.Identities
+	} else if e.Identity.Identity != nil {
+		ids = []cdx.EvidenceIdentity{*e.Identity.Identity}
+	}
+	var out []string
+	for _, id := range ids {
+		if id.Field == cdx.EvidenceIdentityFieldTypePURL && id.ConcludedValue != "" && id.ConcludedValue != own {
+			out = append(out, id.ConcludedValue)
+		}
+	}
+	return out
 }
 
 func cdxLicenses(ls *cdx.Licenses) []string {
@@ -148,19 +173,27 @@ func fromSPDX(b []byte) (*inventory.Inventory, error) {
 		if purpose == "CONTAINER" {
 			inv.Artifact.Type = inventory.ArtifactImage
 		}
+		// The first purl is the package's own; bulkhead writes the same
+		// software's identifiers in other ecosystems after it.
+		var purls []string
 		for _, ref := range p.PackageExternalReferences {
-			if ref == nil || !strings.EqualFold(ref.RefType, spdx.PackageManagerPURL) {
-				continue
+			if ref != nil && strings.EqualFold(ref.RefType, spdx.PackageManagerPURL) {
+				purls = append(purls, ref.Locator)
 			}
-			if pkg, ok := fromPURL(ref.Locator, nil); ok {
-				if l := p.PackageLicenseDeclared; l != "" && l != "NOASSERTION" && l != "NONE" {
-					pkg.Licenses = []string{l}
-				}
-				if pkg.Type != "oci" && pkg.Type != "docker" {
-					inv.Packages = append(inv.Packages, pkg)
-				}
+		}
+		if len(purls) == 0 {
+			continue
+		}
+		if pkg, ok := fromPURL(purls[0], nil); ok {
+			if l := p.PackageLicenseDeclared; l != "" && l != "NOASSERTION" && l != "NONE" {
+				pkg.Licenses = []string{l}
 			}
-			break
+			if len(purls) > 1 {
+				pkg.OtherPURLs = purls[1:]
+			}
+			if pkg.Type != "oci" && pkg.Type != "docker" {
+				inv.Packages = append(inv.Packages, pkg)
+			}
 		}
 	}
 	return inv, nil

@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"bytes"
 	"compress/gzip"
 	"os"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/report"
 )
 
 func read(t *testing.T, name string) *inventory.Inventory {
@@ -106,4 +108,52 @@ func FuzzRead(f *testing.F) {
 			t.Fatal("nil inventory without error")
 		}
 	})
+}
+
+// TestRoundTripExtraFields writes an inventory with bulkhead's report
+// writers and reads it back: a deb's identifiers in other ecosystems, a
+// lockfile's dev mark and an application's private mark must survive both
+// formats (the dev and private marks are CycloneDX-only).
+func TestRoundTripExtraFields(t *testing.T) {
+	in := &inventory.Inventory{
+		Artifact: inventory.Artifact{Name: "x", Type: inventory.ArtifactFilesystem},
+		OS:       &inventory.OS{ID: "debian", VersionID: "12"},
+		Packages: []inventory.Package{
+			{Name: "python3-requests", Version: "2.28.1+dfsg-1", Type: inventory.TypeDeb, PURL: "pkg:deb/debian/python3-requests@2.28.1%2Bdfsg-1?distro=debian-12",
+				OtherPURLs: []string{"pkg:pypi/requests@2.28.1"}},
+			{Name: "jest", Version: "29.0.0", Type: "npm", PURL: "pkg:npm/jest@29.0.0", Dev: true},
+			{Name: "web", Version: "0.1.0", Type: "npm", PURL: "pkg:npm/web@0.1.0", Private: true},
+		},
+	}
+	type row struct {
+		Name  string
+		Other string
+		Dev   bool
+		Priv  bool
+	}
+	for _, format := range []string{report.FormatCycloneDXJSON, report.FormatSPDXJSON} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Write(&buf, format, in, report.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := Read(&buf, "x.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []row
+			for _, p := range out.Packages {
+				got = append(got, row{p.Name, strings.Join(p.OtherPURLs, ","), p.Dev, p.Private})
+			}
+			cdx := format == report.FormatCycloneDXJSON
+			want := []row{
+				{"python3-requests", "pkg:pypi/requests@2.28.1", false, false},
+				{"jest", "", cdx, false},
+				{"web", "", false, cdx},
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -85,7 +85,6 @@ func (fa *fileAnalyzer) analyze(ctx context.Context, as []analyzer.Analyzer, p s
 type pendingLink struct {
 	path, target string
 	info         fs.FileInfo
-	as           []analyzer.Analyzer
 }
 
 // analyzeLayer walks one layer stream once and returns what the analyzers
@@ -105,7 +104,8 @@ func (fa *fileAnalyzer) analyzeLayer(ctx context.Context, open func() (io.ReadCl
 	sum, err := layer.Walk(ctx, rc, func(e *layer.Entry) error {
 		switch {
 		case e.Reader != nil:
-			as := fa.group.Wanted(e.Path, e.Info)
+			as, skipped := fa.group.Select(e.Path, e.Info)
+			lr.Files = append(lr.Files, skipped...)
 			if len(as) == 0 {
 				return nil
 			}
@@ -117,7 +117,7 @@ func (fa *fileAnalyzer) analyzeLayer(ctx context.Context, open func() (io.ReadCl
 			analyzed[e.Path] = frs
 		case e.Header.Typeflag == tar.TypeLink:
 			// A hardlink has no size of its own; ask with the path only.
-			as := fa.group.Wanted(e.Path, zeroSize{e.Info})
+			as, _ := fa.group.Select(e.Path, zeroSize{e.Info})
 			if len(as) == 0 {
 				return nil
 			}
@@ -126,7 +126,7 @@ func (fa *fileAnalyzer) analyzeLayer(ctx context.Context, open func() (io.ReadCl
 				lr.Files = append(lr.Files, frs...)
 				return nil
 			}
-			pending = append(pending, pendingLink{path: e.Path, target: t, info: e.Info, as: as})
+			pending = append(pending, pendingLink{path: e.Path, target: t, info: e.Info})
 		}
 		return nil
 	})
@@ -177,7 +177,11 @@ func (fa *fileAnalyzer) resolveLinks(ctx context.Context, open func() (io.ReadCl
 			return err
 		}
 		for _, l := range links {
-			frs, err := fa.analyze(ctx, l.as, l.path, e.Info, bytes.NewReader(buf))
+			// Asked again with the target's size: a Limited analyzer may
+			// refuse it.
+			as, skipped := fa.group.Select(l.path, e.Info)
+			out = append(out, skipped...)
+			frs, err := fa.analyze(ctx, as, l.path, e.Info, bytes.NewReader(buf))
 			if err != nil {
 				return err
 			}
@@ -302,7 +306,8 @@ func (fa *fileAnalyzer) analyzeDir(ctx context.Context, root string) (*squash.La
 			return nil
 		}
 		lr.FileCount++
-		as := fa.group.Wanted(p, info)
+		as, skipped := fa.group.Select(p, info)
+		lr.Files = append(lr.Files, skipped...)
 		if len(as) == 0 {
 			return nil
 		}

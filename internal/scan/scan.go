@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -259,13 +261,15 @@ func runImage(ctx context.Context, img *source.Image, fa *fileAnalyzer, opts Opt
 		ManifestDigest: img.ManifestDigest,
 		ConfigDigest:   img.ConfigDigest,
 		Layers:         layers,
+		Annotations:    inventory.OCIKeys(img.Annotations),
 	}
 	if inv.Artifact.Name == "" {
 		inv.Artifact.Name = img.Ref
 	}
 	if img.Config != nil {
 		inv.Artifact.Architecture = img.Config.Architecture
-		inv.Artifact.Labels = img.Config.Config.Labels
+		inv.Artifact.Labels = inventory.OCIKeys(img.Config.Config.Labels)
+		inv.Artifact.LabelKeys = slices.Sorted(maps.Keys(img.Config.Config.Labels))
 		inv.Artifact.User = img.Config.Config.User
 		if !img.Config.Created.IsZero() {
 			inv.Artifact.Created = img.Config.Created.UTC().Format(time.RFC3339)

@@ -225,6 +225,7 @@ func ociImage(store blobStore, sel string, opts Options) (*Image, error) {
 		ManifestDigest: desc.Digest.String(),
 		ConfigDigest:   m.Config.Digest.String(),
 		Config:         cfg,
+		Annotations:    m.Annotations,
 	}
 	if name != "" {
 		img.RepoTags = []string{name}

@@ -75,6 +75,9 @@ func OpenRegistry(ctx context.Context, ref string, opts Options) (*Image, error)
 	if t, ok := r.(name.Tag); ok {
 		img.RepoTags = []string{t.Name()}
 	}
+	if m, err := ri.Manifest(); err == nil {
+		img.Annotations = m.Annotations
+	}
 	if len(cfg.RootFS.DiffIDs) != len(layers) {
 		return nil, fmt.Errorf("%s: config lists %d layers, manifest %d: the image is inconsistent", r, len(cfg.RootFS.DiffIDs), len(layers))
 	}

@@ -42,8 +42,11 @@ type Image struct {
 	ManifestDigest string // sha256:..., when the source has a manifest
 	ConfigDigest   string
 	Config         *v1.ConfigFile
-	Layers         []*Layer
-	closers        []func() error
+	// Annotations are the manifest's annotations, when the source has an
+	// OCI or Docker manifest it reads.
+	Annotations map[string]string
+	Layers      []*Layer
+	closers     []func() error
 }
 
 // Close releases files or spools the image holds.

@@ -222,6 +222,7 @@ func Apply(layers []inventory.Layer, results []*LayerResult) *Output {
 				pkg.Locations = []inventory.Location{loc(p, origin)}
 				if j, ok := byKey[pkg.Key()]; ok {
 					inv.Packages[j].Locations = append(inv.Packages[j].Locations, pkg.Locations...)
+					inv.Packages[j].Dev = inv.Packages[j].Dev && pkg.Dev
 					continue
 				}
 				byKey[pkg.Key()] = len(inv.Packages)
@@ -432,30 +433,51 @@ func foldOwned(pkgs []inventory.Package, owned []analyzer.OwnedFiles, links map[
 			osIndex[p.Type+"\x00"+p.Name] = i
 		}
 	}
-	foldedInto := make([]int, len(pkgs))
+	// Each location is folded on its own: a package found at an owned path
+	// and at a copy nobody owns (a jar copied out of /usr/share/java) keeps
+	// the unowned locations and stays a package of its own.
+	ownerOf := func(p string) (int, bool) {
+		for d := p; d != "/" && d != "."; d = path.Dir(d) {
+			if i, ok := osIndex[owner[d]]; ok {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	// First record every fold (the OS package may come before or after the
+	// language package in pkgs), then keep what is left.
+	left := make([][]inventory.Location, len(pkgs)) // nil: not folded at all
 	for j, p := range pkgs {
-		foldedInto[j] = -1
 		if purl.IsOSType(p.Type) {
 			continue
 		}
-	locs:
 		for _, l := range p.Locations {
-			for d := l.Path; d != "/" && d != "."; d = path.Dir(d) {
-				if i, ok := osIndex[owner[d]]; ok {
-					foldedInto[j] = i
-					break locs
+			i, ok := ownerOf(l.Path)
+			if !ok {
+				continue
+			}
+			if left[j] == nil {
+				left[j] = []inventory.Location{}
+			}
+			if p.PURL != "" && !contains(pkgs[i].OtherPURLs, p.PURL) {
+				pkgs[i].OtherPURLs = append(pkgs[i].OtherPURLs, p.PURL)
+			}
+		}
+		if left[j] != nil {
+			for _, l := range p.Locations {
+				if _, ok := ownerOf(l.Path); !ok {
+					left[j] = append(left[j], l)
 				}
 			}
 		}
 	}
-	for j, i := range foldedInto {
-		if i >= 0 && pkgs[j].PURL != "" && !contains(pkgs[i].OtherPURLs, pkgs[j].PURL) {
-			pkgs[i].OtherPURLs = append(pkgs[i].OtherPURLs, pkgs[j].PURL)
-		}
-	}
 	kept := pkgs[:0:0]
 	for j, p := range pkgs {
-		if foldedInto[j] < 0 {
+		switch {
+		case left[j] == nil:
+			kept = append(kept, p)
+		case len(left[j]) > 0:
+			p.Locations = left[j]
 			kept = append(kept, p)
 		}
 	}

@@ -1,6 +1,7 @@
 package squash
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -195,6 +196,55 @@ func TestFoldOwnedLanguagePackages(t *testing.T) {
 	want := []string{"deb/python3-requests pkg:pypi/requests@2.28.1", "pypi/mine "}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("packages (-want +got):\n%s", diff)
+	}
+}
+
+// A language package found both at a path a deb owns and at a copy nobody
+// owns (a jar copied from /usr/share/java into /app/lib) is folded into the
+// deb for the owned path only: the copy stays a package of its own.
+func TestFoldOwnedKeepsUnownedCopies(t *testing.T) {
+	jar := func(path string) analyzer.FileResult {
+		return analyzer.FileResult{Path: path, Analyzer: "lang/java", Result: &analyzer.Result{Packages: []inventory.Package{{
+			Name: "com.fasterxml.jackson.core:jackson-databind", Version: "2.14.0", Type: "maven",
+			PURL: "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.14.0", FoundBy: "lang/java",
+			Locations: []inventory.Location{{Path: path}},
+		}}}}
+	}
+	files := []analyzer.FileResult{
+		jar("/app/lib/jackson-databind-2.14.0.jar"),
+		status(deb("libjackson2-databind-java", "2.14.0-1+deb12u1")),
+		{Path: "/var/lib/dpkg/info/libjackson2-databind-java.list", Analyzer: "pkg/dpkg", Result: &analyzer.Result{Owned: []analyzer.OwnedFiles{{
+			Type: inventory.TypeDeb, Package: "libjackson2-databind-java",
+			Paths: []string{"/usr/share/java", "/usr/share/java/jackson-databind.jar"}}}}},
+		jar("/usr/share/java/jackson-databind.jar"),
+	}
+	type row struct {
+		Pkg   string
+		Other string
+		Paths string
+	}
+	want := []row{
+		{"deb/libjackson2-databind-java", "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.14.0", "/var/lib/dpkg/status"},
+		{"maven/com.fasterxml.jackson.core:jackson-databind", "", "/app/lib/jackson-databind-2.14.0.jar"},
+	}
+	// The result must not depend on the order the files were analysed in.
+	for _, reversed := range []bool{false, true} {
+		in := slices.Clone(files)
+		if reversed {
+			slices.Reverse(in)
+		}
+		out := Apply(layers(1), []*LayerResult{{Files: in}})
+		var got []row
+		for _, p := range out.Inventory.Packages {
+			var paths []string
+			for _, l := range p.Locations {
+				paths = append(paths, l.Path)
+			}
+			got = append(got, row{p.Type + "/" + p.Name, strings.Join(p.OtherPURLs, ","), strings.Join(paths, ",")})
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("reversed=%v: packages (-want +got):\n%s", reversed, diff)
+		}
 	}
 }
 

@@ -45,8 +45,11 @@ func (*Analyzer) Version() int { return 1 }
 // Required accepts NAME.deps.json and packages.lock.json of at most
 // MaxFileSize.
 func (*Analyzer) Required(p string, info fs.FileInfo) bool {
-	return (IsDepsJSON(p) || IsLockfile(p)) && (info == nil || info.Size() <= MaxFileSize)
+	return IsDepsJSON(p) || IsLockfile(p)
 }
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 // IsDepsJSON reports whether p is a .NET dependency manifest.
 func IsDepsJSON(p string) bool {

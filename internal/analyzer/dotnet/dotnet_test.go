@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
 
 type fakeInfo struct{ size int64 }
@@ -42,9 +43,7 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
-	if a.Required("/app/a.deps.json", fakeInfo{MaxFileSize + 1}) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/app/a.deps.json", MaxFileSize)
 }
 
 func run(t *testing.T, path string, b []byte) []string {

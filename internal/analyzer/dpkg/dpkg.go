@@ -45,17 +45,28 @@ func (*Analyzer) Version() int { return 3 }
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 	switch {
 	case path == statusPath:
-		return info.Size() <= maxStatusSize
+		return true
 	case strings.HasPrefix(path, infoDir) && strings.HasSuffix(path, ".list"):
-		return !strings.Contains(path[len(infoDir):], "/") && info.Size() <= maxList
+		return !strings.Contains(path[len(infoDir):], "/")
 	case strings.HasPrefix(path, statusDir):
 		name := path[len(statusDir):]
-		return name != "" && !strings.Contains(name, "/") && !strings.HasSuffix(name, ".md5sums") && info.Size() <= maxStatusSize
+		return name != "" && !strings.Contains(name, "/") && !strings.HasSuffix(name, ".md5sums")
 	case strings.HasPrefix(path, docDir):
 		pkg, ok := docPackage(path)
-		return ok && pkg != "" && info.Size() <= maxCopyright
+		return ok && pkg != ""
 	}
 	return false
+}
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(path string) int64 {
+	switch {
+	case strings.HasPrefix(path, infoDir):
+		return maxList
+	case strings.HasPrefix(path, docDir):
+		return maxCopyright
+	}
+	return maxStatusSize
 }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {

@@ -44,7 +44,7 @@ func (*Analyzer) Version() int { return 1 }
 // downloaded, not of software in the image) and of testdata directories,
 // which the go command ignores.
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
-	if !(path == "go.mod" || strings.HasSuffix(path, "/go.mod")) || info.Size() > MaxFileSize {
+	if !(path == "go.mod" || strings.HasSuffix(path, "/go.mod")) {
 		return false
 	}
 	if i := strings.Index(path, "/pkg/mod/"); i >= 0 && strings.Contains(path[i:], "@") {
@@ -52,6 +52,9 @@ func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 	}
 	return !strings.Contains(path, "/testdata/")
 }
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
 	b, err := analyzer.ReadAll(in, int64(MaxFileSize))

@@ -34,9 +34,7 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/go.mod", analyzertest.File(MaxFileSize+1)) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/src/go.mod", MaxFileSize)
 }
 
 func analyze(t *testing.T, path string, b []byte) (*analyzer.Result, error) {

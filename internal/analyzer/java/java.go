@@ -70,12 +70,15 @@ var _ analyzer.Analyzer = (*Analyzer)(nil)
 func New() *Analyzer { return &Analyzer{} }
 
 func (*Analyzer) Name() string { return Name }
-func (*Analyzer) Version() int { return 1 }
+func (*Analyzer) Version() int { return 2 }
 
 // Required accepts files named like Java archives, of at most MaxFileSize.
 func (*Analyzer) Required(p string, info fs.FileInfo) bool {
-	return IsArchive(p) && (info == nil || info.Size() <= MaxFileSize)
+	return IsArchive(p)
 }
+
+// SizeLimit: the core skips larger archives with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 // IsArchive reports whether name ends in a Java archive extension
 // (.jar, .war, .ear, .jpi, .hpi, in any case).
@@ -114,7 +117,7 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 	if len(w.errs) > 0 {
 		// Nested archives that could not be read: report what was found
 		// and say what was not.
-		return res, fmt.Errorf("%s: %w", in.Path, errors.Join(w.errs...))
+		return res, errors.Join(w.errs...) // each names its entry; the core adds the file
 	}
 	return res, nil
 }
@@ -164,8 +167,12 @@ func (w *walker) archive(r io.ReaderAt, size int64, loc, base string, depth int)
 			if manifest == nil {
 				manifest = f
 			}
-		case depth < MaxDepth && IsArchive(name) && !strings.HasSuffix(name, "/"):
-			nested = append(nested, f)
+		case IsArchive(name) && !strings.HasSuffix(name, "/"):
+			if depth < MaxDepth {
+				nested = append(nested, f)
+			} else {
+				w.errs = append(w.errs, fmt.Errorf("%s!/%s: not opened: archives are read %d levels deep", loc, f.Name, MaxDepth))
+			}
 		}
 	}
 

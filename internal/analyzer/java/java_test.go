@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
 
 type fakeInfo struct{ size int64 }
@@ -113,9 +114,7 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
-	if a.Required("/app/big.jar", fakeInfo{MaxFileSize + 1}) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/app/big.jar", MaxFileSize)
 }
 
 func TestPomProperties(t *testing.T) {
@@ -286,8 +285,10 @@ func TestDepthLimit(t *testing.T) {
 		b = jar(t, pomEntry("g", "level"+string(rune('0'+i)), string(rune('0'+i))), entry{name: "lib/n.jar", stored: i%2 == 0, data: b})
 	}
 	got, err := analyze(t, "/a.jar", b)
-	if err != nil {
-		t.Fatal(err)
+	// The archive past the limit is named in a warning, not dropped in
+	// silence.
+	if err == nil || !strings.Contains(err.Error(), "/a.jar!/lib/n.jar!/lib/n.jar!/lib/n.jar!/lib/n.jar: not opened") {
+		t.Errorf("err = %v, want the unopened archive named", err)
 	}
 	var names []string
 	for _, r := range got {

@@ -15,6 +15,7 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/gomod"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/imagefacts"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/java"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/javalock"
 	misconfiga "github.com/bulkhead-sec/bulkhead/internal/analyzer/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npm"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/npmlock"
@@ -62,6 +63,7 @@ var all = []entry{
 	{func() analyzer.Analyzer { return gomod.New() }, []string{TagLang, TagPkg, TagDeclared}},
 	{func() analyzer.Analyzer { return npmlock.New() }, []string{TagLang, TagPkg, TagDeclared}},
 	{func() analyzer.Analyzer { return pythonlock.New() }, []string{TagLang, TagPkg, TagDeclared}},
+	{func() analyzer.Analyzer { return javalock.New() }, []string{TagLang, TagPkg, TagDeclared}},
 }
 
 // Mode says what is being scanned.

@@ -1,6 +1,7 @@
 // Package npm reads the packages installed in node_modules trees from
 // their package.json files: npm's nested layout, scoped packages and pnpm's
-// store (node_modules/.pnpm/NAME@VERSION/node_modules/NAME).
+// store (node_modules/.pnpm/NAME@VERSION/node_modules/NAME); and the
+// applications' own package.json files outside node_modules.
 package npm
 
 import (
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -36,16 +38,29 @@ var _ analyzer.Analyzer = (*Analyzer)(nil)
 func New() *Analyzer { return &Analyzer{} }
 
 func (*Analyzer) Name() string { return Name }
-func (*Analyzer) Version() int { return 1 }
+func (*Analyzer) Version() int { return 2 }
 
 // Required accepts the package.json directly inside an installed package's
-// directory: .../node_modules/NAME/package.json or
-// .../node_modules/@SCOPE/NAME/package.json. Other package.json files in a
-// package (test fixtures, dist/package.json module-type stubs) and the
-// project's own manifest are not installed packages.
+// directory (.../node_modules/NAME/package.json or
+// .../node_modules/@SCOPE/NAME/package.json) and an application's own
+// manifest: a package.json outside any node_modules tree (/app/package.json,
+// or /usr/share/nodejs/NAME/package.json, which Debian's node packages own
+// and the inventory folds into them). Other package.json files inside a
+// package (test fixtures, dist/package.json module-type stubs) are not
+// installed packages.
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
-	return info.Size() <= MaxFileSize && IsInstalledManifest(path)
+	return IsInstalledManifest(path) || IsApplicationManifest(path)
 }
+
+// IsApplicationManifest reports whether path is a package.json outside any
+// node_modules tree.
+func IsApplicationManifest(path string) bool {
+	return (path == "package.json" || strings.HasSuffix(path, "/package.json")) &&
+		!strings.Contains(path, "/node_modules/") && !strings.HasPrefix(path, "node_modules/")
+}
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 // IsInstalledManifest reports whether path is the package.json of a package
 // directory in a node_modules tree.
@@ -92,6 +107,7 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 		Licenses:  m.Licenses,
 		PURL:      PURL(m.Name, m.Version),
 		FoundBy:   Name,
+		Private:   m.Private && IsApplicationManifest(in.Path),
 		Locations: []inventory.Location{{Path: in.Path}},
 	}}}, nil
 }
@@ -101,6 +117,8 @@ type Manifest struct {
 	Name     string
 	Version  string
 	Licenses []string
+	// Private: "private": true, the package is never published.
+	Private bool
 }
 
 // ParseManifest decodes a package.json. Fields of the wrong JSON type are
@@ -111,6 +129,7 @@ func ParseManifest(b []byte) (Manifest, error) {
 		Version  json.RawMessage `json:"version"`
 		License  json.RawMessage `json:"license"`
 		Licenses json.RawMessage `json:"licenses"`
+		Private  json.RawMessage `json:"private"`
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // editors on Windows add a BOM
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -120,7 +139,22 @@ func ParseManifest(b []byte) (Manifest, error) {
 		Name:     strings.TrimSpace(jsonString(raw.Name)),
 		Version:  strings.TrimSpace(jsonString(raw.Version)),
 		Licenses: Licenses(raw.License, raw.Licenses),
+		Private:  truthy(raw.Private),
 	}, nil
+}
+
+// truthy is JavaScript's truthiness of a JSON value, which is what npm
+// checks "private" with: absent, false, null, 0 and "" are false.
+func truthy(v json.RawMessage) bool {
+	switch t := string(bytes.TrimSpace(v)); t {
+	case "", "false", "null", `""`:
+		return false
+	default:
+		if f, err := strconv.ParseFloat(t, 64); err == nil {
+			return f != 0
+		}
+		return true
+	}
 }
 
 // Licenses reads the licence fields of a package.json or lockfile entry in

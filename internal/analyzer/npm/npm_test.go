@@ -26,7 +26,9 @@ func TestRequired(t *testing.T) {
 		"/usr/lib/node_modules/npm/node_modules/@npmcli/arborist/package.json":                        true,
 		"/app/node_modules/.pnpm/lodash@4.17.21/node_modules/lodash/package.json":                     true,
 		"/app/node_modules/.pnpm/@babel+code-frame@7.0.0/node_modules/@babel/code-frame/package.json": true,
-		"/app/package.json":                                         false, // the project, not an installed package
+		"/app/package.json":                                         true, // the application's own manifest
+		"/usr/share/nodejs/acorn/package.json":                      true, // Debian's node packages: folded into the deb
+		"package.json":                                              true,
 		"/app/node_modules/package.json":                            false,
 		"/app/node_modules/@babel/package.json":                     false, // a scope is no package
 		"/app/node_modules/lodash/fp/package.json":                  false, // a file inside a package
@@ -44,9 +46,7 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/app/node_modules/x/package.json", analyzertest.File(MaxFileSize+1)) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/app/node_modules/x/package.json", MaxFileSize)
 }
 
 type row struct {
@@ -143,15 +143,18 @@ func TestParseManifest(t *testing.T) {
 		name, in string
 		want     Manifest
 	}{
-		{"legacy license object", `{"name":"a","version":"1.0.0","license":{"type":"MIT","url":"http://x"}}`, Manifest{"a", "1.0.0", []string{"MIT"}}},
-		{"license array", `{"name":"a","version":"1.0.0","license":["MIT","Apache2"]}`, Manifest{"a", "1.0.0", []string{"MIT", "Apache2"}}},
-		{"licenses of objects and strings", `{"name":"a","version":"1.0.0","licenses":[{"type":"BSD"},"MIT",{"name":"ISC"}]}`, Manifest{"a", "1.0.0", []string{"BSD", "MIT", "ISC"}}},
-		{"licenses as one object", `{"name":"a","version":"1.0.0","licenses":{"type":"GPL-2.0"}}`, Manifest{"a", "1.0.0", []string{"GPL-2.0"}}},
-		{"both fields, repeated", `{"name":"a","version":"1.0.0","license":"MIT","licenses":[{"type":"MIT"}]}`, Manifest{"a", "1.0.0", []string{"MIT"}}},
-		{"SPDX expression kept whole", `{"name":"a","version":"1.0.0","license":"(MIT OR Apache-2.0)"}`, Manifest{"a", "1.0.0", []string{"(MIT OR Apache-2.0)"}}},
-		{"wrong types are absent", `{"name":"a","version":1,"license":42,"licenses":[[["MIT"]]]}`, Manifest{"a", "", nil}},
-		{"BOM", "\ufeff{\"name\":\"a\",\"version\":\"2.0.0\"}", Manifest{"a", "2.0.0", nil}},
-		{"blank license", `{"name":"a","version":"1.0.0","license":"  "}`, Manifest{"a", "1.0.0", nil}},
+		{"legacy license object", `{"name":"a","version":"1.0.0","license":{"type":"MIT","url":"http://x"}}`, Manifest{"a", "1.0.0", []string{"MIT"}, false}},
+		{"license array", `{"name":"a","version":"1.0.0","license":["MIT","Apache2"]}`, Manifest{"a", "1.0.0", []string{"MIT", "Apache2"}, false}},
+		{"licenses of objects and strings", `{"name":"a","version":"1.0.0","licenses":[{"type":"BSD"},"MIT",{"name":"ISC"}]}`, Manifest{"a", "1.0.0", []string{"BSD", "MIT", "ISC"}, false}},
+		{"licenses as one object", `{"name":"a","version":"1.0.0","licenses":{"type":"GPL-2.0"}}`, Manifest{"a", "1.0.0", []string{"GPL-2.0"}, false}},
+		{"both fields, repeated", `{"name":"a","version":"1.0.0","license":"MIT","licenses":[{"type":"MIT"}]}`, Manifest{"a", "1.0.0", []string{"MIT"}, false}},
+		{"SPDX expression kept whole", `{"name":"a","version":"1.0.0","license":"(MIT OR Apache-2.0)"}`, Manifest{"a", "1.0.0", []string{"(MIT OR Apache-2.0)"}, false}},
+		{"wrong types are absent", `{"name":"a","version":1,"license":42,"licenses":[[["MIT"]]]}`, Manifest{"a", "", nil, false}},
+		{"BOM", "\ufeff{\"name\":\"a\",\"version\":\"2.0.0\"}", Manifest{"a", "2.0.0", nil, false}},
+		{"private", `{"name":"a","version":"1.0.0","private":true}`, Manifest{"a", "1.0.0", nil, true}},
+		{"private is JavaScript-truthy, as npm reads it", `{"name":"a","version":"1.0.0","private":"yes"}`, Manifest{"a", "1.0.0", nil, true}},
+		{"private 0", `{"name":"a","version":"1.0.0","private":0}`, Manifest{"a", "1.0.0", nil, false}},
+		{"blank license", `{"name":"a","version":"1.0.0","license":"  "}`, Manifest{"a", "1.0.0", nil, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@
 package npmlock
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -52,7 +53,7 @@ var _ analyzer.Analyzer = (*Analyzer)(nil)
 func New() *Analyzer { return &Analyzer{} }
 
 func (*Analyzer) Name() string { return Name }
-func (*Analyzer) Version() int { return 1 }
+func (*Analyzer) Version() int { return 2 }
 
 type kind int
 
@@ -86,8 +87,11 @@ func maxSize(k kind) int64 {
 // ship their own lockfiles, which say nothing about what is installed.
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 	k := kindOf(path)
-	return k != kindNone && info.Size() <= maxSize(k) && !strings.Contains(path, "/node_modules/")
+	return k != kindNone && !strings.Contains(path, "/node_modules/")
 }
+
+// SizeLimit: the core skips larger lockfiles with a warning.
+func (*Analyzer) SizeLimit(path string) int64 { return int64(maxSize(kindOf(path))) }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
 	k := kindOf(in.Path)
@@ -95,6 +99,12 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 	b, err := analyzer.ReadAll(in, int64(limit))
 	if err != nil {
 		return nil, err
+	}
+	// Decoding a hostile lockfile of a million entries costs seconds and
+	// hundreds of MiB before the per-file package cap could refuse it; a
+	// count of the one field every entry has refuses it first.
+	if n := bytes.Count(b, entryMarker(k)); n > 3*analyzer.MaxPackagesPerFile {
+		return nil, fmt.Errorf("skipped: about %d entries, over the limit of %d packages for one file", n, analyzer.MaxPackagesPerFile)
 	}
 	var pkgs []Package
 	switch k {
@@ -121,11 +131,25 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 			Type:      npm.Type,
 			Licenses:  p.Licenses,
 			PURL:      npm.PURL(p.Name, p.Version),
+			Dev:       p.Dev,
 			FoundBy:   Name,
 			Locations: []inventory.Location{{Path: in.Path}},
 		})
 	}
 	return &analyzer.Result{Packages: out}, nil
+}
+
+// entryMarker is a field every entry of a lockfile of kind k holds once
+// (package-lock v2 holds each package twice, in "packages" and
+// "dependencies").
+func entryMarker(k kind) []byte {
+	switch k {
+	case kindYarn:
+		return []byte("\n  version")
+	case kindPnpm:
+		return []byte("resolution:")
+	}
+	return []byte(`"version"`)
 }
 
 // collector gathers packages once per name and version. A package is dev

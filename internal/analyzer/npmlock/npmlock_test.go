@@ -32,9 +32,8 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/pnpm-lock.yaml", analyzertest.File(MaxPnpmFileSize+1)) || a.Required("/src/yarn.lock", analyzertest.File(MaxFileSize+1)) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/src/pnpm-lock.yaml", MaxPnpmFileSize)
+	analyzertest.CheckSizeLimit(t, a, "/src/yarn.lock", MaxFileSize)
 }
 
 // fixture is what every lockfile of testdata pins.
@@ -107,36 +106,13 @@ func TestLockfiles(t *testing.T) {
 				if !strings.HasPrefix(p.PURL, "pkg:npm/") || !strings.HasSuffix(p.PURL, "@"+p.Version) {
 					t.Errorf("%s: purl %q", p.Name, p.PURL)
 				}
-				got = append(got, Package{p.Name, p.Version, p.Licenses, false})
-			}
-			// Dev is not in inventory.Package (yet): check the parser's.
-			pkgs, err := parse(t, tt.path, b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range got {
-				got[i].Dev = pkgs[i].Dev
+				got = append(got, Package{p.Name, p.Version, p.Licenses, p.Dev})
 			}
 			if diff := cmp.Diff(fixture(tt.licenses, tt.dev), got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}
-}
-
-func parse(t *testing.T, path string, b []byte) ([]Package, error) {
-	t.Helper()
-	ctx := context.Background()
-	switch kindOf(path) {
-	case kindPackageLock:
-		return ParsePackageLock(ctx, b)
-	case kindYarn:
-		return ParseYarnLock(ctx, b)
-	case kindPnpm:
-		return ParsePnpmLock(ctx, b)
-	}
-	t.Fatalf("no parser for %s", path)
-	return nil, nil
 }
 
 func TestPackageLock(t *testing.T) {

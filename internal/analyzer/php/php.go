@@ -45,8 +45,11 @@ func (*Analyzer) Version() int { return 1 }
 // project renamed its vendor directory) and composer.lock, of at most
 // MaxFileSize.
 func (*Analyzer) Required(p string, info fs.FileInfo) bool {
-	return (IsInstalled(p) || IsLockfile(p)) && (info == nil || info.Size() <= MaxFileSize)
+	return IsInstalled(p) || IsLockfile(p)
 }
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 // IsInstalled reports whether p is Composer's installed.json.
 func IsInstalled(p string) bool { return strings.HasSuffix(p, "/composer/installed.json") }

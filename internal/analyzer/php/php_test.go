@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
 
 type fakeInfo struct{ size int64 }
@@ -42,9 +43,7 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
-	if a.Required("/x/composer.lock", fakeInfo{MaxFileSize + 1}) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/x/composer.lock", MaxFileSize)
 }
 
 type row struct {

@@ -51,8 +51,11 @@ func (*Analyzer) Version() int { return 1 }
 
 // Required accepts the metadata files of installed distributions, by path.
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
-	return info.Size() <= MaxFileSize && IsMetadataPath(path)
+	return IsMetadataPath(path)
 }
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(string) int64 { return MaxFileSize }
 
 // IsMetadataPath reports whether path is a distribution's core metadata:
 // NAME.dist-info/METADATA, NAME.egg-info/PKG-INFO, NAME.egg-info (a file)

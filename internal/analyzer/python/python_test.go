@@ -38,9 +38,7 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/x/a-1.dist-info/METADATA", analyzertest.File(MaxFileSize+1)) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/x/a-1.dist-info/METADATA", MaxFileSize)
 }
 
 type row struct {

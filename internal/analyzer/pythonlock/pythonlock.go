@@ -50,7 +50,7 @@ var _ analyzer.Analyzer = (*Analyzer)(nil)
 func New() *Analyzer { return &Analyzer{} }
 
 func (*Analyzer) Name() string { return Name }
-func (*Analyzer) Version() int { return 1 }
+func (*Analyzer) Version() int { return 2 }
 
 type kind int
 
@@ -90,9 +90,12 @@ func maxSize(k kind) int64 {
 // dist-packages), whose own files say nothing about what is installed.
 func (*Analyzer) Required(path string, info fs.FileInfo) bool {
 	k := kindOf(path)
-	return k != kindNone && info.Size() <= maxSize(k) &&
+	return k != kindNone &&
 		!strings.Contains(path, "/site-packages/") && !strings.Contains(path, "/dist-packages/")
 }
+
+// SizeLimit: the core skips larger lockfiles with a warning.
+func (*Analyzer) SizeLimit(path string) int64 { return int64(maxSize(kindOf(path))) }
 
 func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Result, error) {
 	k := kindOf(in.Path)
@@ -127,6 +130,7 @@ func (*Analyzer) Analyze(ctx context.Context, in analyzer.Input) (*analyzer.Resu
 			Version:   p.Version,
 			Type:      python.Type,
 			PURL:      python.PURL(p.Name, p.Version),
+			Dev:       p.Dev,
 			FoundBy:   Name,
 			Locations: []inventory.Location{{Path: in.Path}},
 		})

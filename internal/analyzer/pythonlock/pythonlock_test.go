@@ -37,9 +37,8 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", path, got, want)
 		}
 	}
-	if a.Required("/src/requirements.txt", analyzertest.File(MaxRequirementsSize+1)) || a.Required("/src/uv.lock", analyzertest.File(MaxLockSize+1)) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/src/requirements.txt", MaxRequirementsSize)
+	analyzertest.CheckSizeLimit(t, a, "/src/uv.lock", MaxLockSize)
 }
 
 func TestFixtures(t *testing.T) {

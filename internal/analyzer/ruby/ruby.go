@@ -55,12 +55,18 @@ func (*Analyzer) Version() int { return 1 }
 // Bundler lockfiles (Gemfile.lock, gems.locked).
 func (*Analyzer) Required(p string, info fs.FileInfo) bool {
 	switch {
-	case IsGemspec(p):
-		return info == nil || info.Size() <= MaxGemspecSize
-	case IsLockfile(p):
-		return info == nil || info.Size() <= MaxLockfileSize
+	case IsGemspec(p), IsLockfile(p):
+		return true
 	}
 	return false
+}
+
+// SizeLimit: the core skips larger files with a warning.
+func (*Analyzer) SizeLimit(p string) int64 {
+	if IsLockfile(p) {
+		return MaxLockfileSize
+	}
+	return MaxGemspecSize
 }
 
 // IsGemspec reports whether p is an installed gem specification.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
+	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
 
 type fakeInfo struct{ size int64 }
@@ -49,9 +50,8 @@ func TestRequired(t *testing.T) {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
-	if a.Required("/app/Gemfile.lock", fakeInfo{MaxLockfileSize + 1}) || a.Required("/s/specifications/a.gemspec", fakeInfo{MaxGemspecSize + 1}) {
-		t.Error("Required accepts a file over the cap")
-	}
+	analyzertest.CheckSizeLimit(t, a, "/app/Gemfile.lock", MaxLockfileSize)
+	analyzertest.CheckSizeLimit(t, a, "/s/specifications/a.gemspec", MaxGemspecSize)
 }
 
 type row struct {

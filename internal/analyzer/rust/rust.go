@@ -52,12 +52,22 @@ func (*Analyzer) Version() int { return 1 }
 // sbin/ directory.
 func (*Analyzer) Required(p string, info fs.FileInfo) bool {
 	if IsLockfile(p) {
-		return info == nil || info.Size() <= MaxFileSize
+		return true
 	}
 	if info == nil || !info.Mode().IsRegular() || info.Size() < MinBinarySize || info.Size() > MaxBinarySize {
 		return false
 	}
 	return info.Mode().Perm()&0o111 != 0 || strings.Contains(p, "/bin/") || strings.Contains(p, "/sbin/")
+}
+
+// SizeLimit: the core skips larger lockfiles with a warning. Binaries
+// outside [MinBinarySize, MaxBinarySize] are not asked for at all: most
+// executables are not Rust programs.
+func (*Analyzer) SizeLimit(p string) int64 {
+	if IsLockfile(p) {
+		return MaxFileSize
+	}
+	return 0
 }
 
 // IsLockfile reports whether p is a Cargo.lock.

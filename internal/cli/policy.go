@@ -1,21 +1,29 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulkhead-sec/bulkhead/internal/basecheck"
+	"github.com/bulkhead-sec/bulkhead/internal/baseline"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/policy"
 	"github.com/bulkhead-sec/bulkhead/internal/report"
+	"github.com/bulkhead-sec/bulkhead/internal/source"
+	"github.com/bulkhead-sec/bulkhead/internal/vex"
 )
 
 // gateHelp documents the exit-code contract and the gate's flags; scan
@@ -45,6 +53,8 @@ type gateFlags struct {
 	policyFile     string
 	ignoreFile     string
 	showSuppressed bool
+	vexFiles       []string
+	baselineFile   string
 	dir            string // scan fs: the scanned directory, searched first
 }
 
@@ -55,14 +65,21 @@ func (f *gateFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.policyFile, "policy", "", "policy file (default "+policy.DefaultPolicyFile+" in the scanned or current directory)")
 	fl.StringVar(&f.ignoreFile, "ignorefile", "", "exceptions file (default "+policy.DefaultIgnoreFile+" in the scanned or current directory)")
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "list the findings exceptions and VEX suppressed, and why")
+	fl.StringSliceVar(&f.vexFiles, "vex", nil, "VEX documents (OpenVEX, CycloneDX VEX): vulnerabilities a statement says are not_affected (or fixed) are suppressed (repeatable)")
+	fl.StringVar(&f.baselineFile, "baseline", "", "an earlier JSON report (scan --format json): only findings not in it can block; the others are listed as pre-existing")
 }
 
-// gate is what the flags loaded: the policy (or nil) and exceptions.
+// gate is what the flags loaded: the policy (or nil), exceptions, VEX
+// statements, the baseline and the approved bases read from files.
 type gate struct {
 	policy     *policy.Policy
 	exceptions []policy.Exception
 	ignoreFile string
 	dir        string
+	vex        *vex.Set
+	baseline   *baseline.Set
+	bases      []basecheck.Base // from approvedBase files
+	baseRefs   []string         // approvedBase images, read after the scan
 }
 
 // decides reports whether the verdict sets the exit code: a policy or
@@ -119,6 +136,32 @@ func (f *gateFlags) load(g *globals) (*gate, error) {
 		}
 		gt.policy.Rules = append(gt.policy.Rules, rules...)
 	}
+	if gt.policy != nil {
+		for _, br := range gt.policy.BaseRules() {
+			if br.File != "" {
+				bs, err := basecheck.LoadBases(br.File)
+				if err != nil {
+					return nil, fmt.Errorf("policy %s: approvedBase: %w (bulkhead policy baseline REF -o FILE writes one)", gt.policy.File, err)
+				}
+				gt.bases = basecheck.Merge(gt.bases, bs)
+			}
+			gt.baseRefs = append(gt.baseRefs, br.Images...)
+		}
+	}
+	if len(f.vexFiles) > 0 {
+		set, err := vex.Load(f.vexFiles...)
+		if err != nil {
+			return nil, fmt.Errorf("--vex: %w", err)
+		}
+		gt.vex = set
+	}
+	if f.baselineFile != "" {
+		set, err := baseline.Load(f.baselineFile)
+		if err != nil {
+			return nil, fmt.Errorf("--baseline: %w", err)
+		}
+		gt.baseline = set
+	}
 	ig := f.ignoreFile
 	if ig == "" {
 		ig = discover(f.dir, policy.DefaultIgnoreFile)
@@ -135,11 +178,12 @@ func (f *gateFlags) load(g *globals) (*gate, error) {
 
 // evaluate applies the gate to a scanned inventory. It returns the
 // inventory to report (suppressed findings removed) and the verdict, or
-// the inventory unchanged and nil when there is neither a policy nor an
-// ignore file.
-func (gt *gate) evaluate(g *globals, inv *inventory.Inventory) (*inventory.Inventory, *policy.Verdict) {
-	if gt == nil || (gt.policy == nil && gt.exceptions == nil) {
-		return inv, nil
+// the inventory unchanged and nil when there is neither a policy, an
+// ignore file, VEX nor a baseline. An error means no verdict: the
+// approved base images could not be read.
+func (gt *gate) evaluate(ctx context.Context, g *globals, f *scanFlags, inv *inventory.Inventory) (*inventory.Inventory, *policy.Verdict, error) {
+	if gt == nil || (gt.policy == nil && gt.exceptions == nil && gt.vex == nil && gt.baseline == nil) {
+		return inv, nil, nil
 	}
 	in := policy.Input{Inventory: inv, Exceptions: gt.exceptions}
 	if gt.policy != nil && gt.policy.NeedsFroms() && gt.dir != "" {
@@ -149,10 +193,90 @@ func (gt *gate) evaluate(g *globals, inv *inventory.Inventory) (*inventory.Inven
 		}
 		in.Froms = froms
 	}
-	// Plug-in points for internal/vex (in.VEX), internal/baseline
-	// (in.Baseline) and internal/basecheck (in.Origin).
+	if gt.vex != nil {
+		in.VEX = vexStatements{gt.vex}
+	}
+	if gt.baseline != nil {
+		in.Baseline = baselineSet{gt.baseline}
+	}
+	if gt.policy != nil && len(gt.policy.BaseRules()) > 0 && inv.Artifact.Type == inventory.ArtifactImage {
+		bases := gt.bases
+		opts := source.Options{Platform: f.platform, InsecureRegistry: f.insecureRegistry, DockerHost: f.dockerHost,
+			TempDir: filepath.Join(g.cacheDir, "tmp")}
+		for _, ref := range gt.baseRefs {
+			b, err := recordBase(ctx, ref, opts)
+			if err != nil {
+				return nil, nil, fmt.Errorf("policy %s: approvedBase image %s: %w", gt.policy.File, ref, err)
+			}
+			bases = basecheck.Merge(bases, []basecheck.Base{b})
+		}
+		res := basecheck.Check(inv, bases)
+		in.Base = &policy.BaseCheck{Approved: res.Approved, Base: res.Base, Nearest: res.Nearest,
+			MatchedLayers: res.MatchedLayers, DifferingLayers: res.DifferingLayers, Reason: res.Reason}
+		if res.BaseLayers > 0 {
+			in.Origin = res.Origin // every finding labelled base or app
+		}
+	}
 	v, kept := policy.Apply(gt.policy, in)
-	return kept, v
+	return kept, v, nil
+}
+
+// vexStatements adapts internal/vex to the policy's VEX plug.
+type vexStatements struct{ set *vex.Set }
+
+func (x vexStatements) NotAffected(v *inventory.Vulnerability) (string, string, bool) {
+	st, ok := x.set.Lookup(v.ID, append(append([]string(nil), v.Aliases...), v.Advisories...), v.Package.PURL)
+	if !ok || !st.Suppresses() {
+		return "", "", false
+	}
+	why := st.Status
+	if st.Justification != "" {
+		why += " (" + st.Justification + ")"
+	}
+	if st.Impact != "" {
+		why += ": " + st.Impact
+	}
+	return st.Source, why, true
+}
+
+// baselineSet adapts internal/baseline to the policy's baseline plug.
+type baselineSet struct{ set *baseline.Set }
+
+func (b baselineSet) HasVuln(v *inventory.Vulnerability) bool { return b.set.HasVuln(*v) }
+func (b baselineSet) HasSecret(s *inventory.Secret) bool      { return b.set.Has(baseline.SecretKey(*s)) }
+func (b baselineSet) HasMisconfig(m *misconfig.Finding) bool {
+	return b.set.Has(baseline.MisconfigKey(*m))
+}
+func (b baselineSet) HasMalware(m *inventory.Malware) bool { return b.set.Has(baseline.MalwareKey(*m)) }
+
+// newFindings counts the findings not in the baseline (all of them
+// without one): what --exit-code counts when no policy decides.
+func (gt *gate) newFindings(inv *inventory.Inventory) int {
+	if gt == nil || gt.baseline == nil {
+		return countFindings(inv)
+	}
+	b, n := baselineSet{gt.baseline}, 0
+	for i := range inv.Vulnerabilities {
+		if !b.HasVuln(&inv.Vulnerabilities[i]) {
+			n++
+		}
+	}
+	for i := range inv.Secrets {
+		if !b.HasSecret(&inv.Secrets[i]) {
+			n++
+		}
+	}
+	for i := range inv.Misconfigurations {
+		if !b.HasMisconfig(&inv.Misconfigurations[i]) {
+			n++
+		}
+	}
+	for i := range inv.Malware {
+		if !b.HasMalware(&inv.Malware[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 // writeAnnotations prints GitHub Actions workflow commands for findings
@@ -202,7 +326,7 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		Use:   "policy",
 		Short: "Write, test and export the CI/CD gate's policy and exceptions",
 	}
-	cmd.AddCommand(newPolicyTestCmd(g), newPolicyInitCmd(g), newPolicyVEXCmd(g))
+	cmd.AddCommand(newPolicyTestCmd(g), newPolicyInitCmd(g), newPolicyVEXCmd(g), newPolicyBaselineCmd(g))
 	return cmd
 }
 
@@ -325,7 +449,7 @@ func newPolicyInitCmd(g *globals) *cobra.Command {
 }
 
 func newPolicyVEXCmd(g *globals) *cobra.Command {
-	var ignoreFile, author, output string
+	var ignoreFile, author, output, product, reportFile string
 	cmd := &cobra.Command{
 		Use:   "vex",
 		Short: "Export the accepted exceptions of the ignore file as an OpenVEX document",
@@ -333,9 +457,14 @@ func newPolicyVEXCmd(g *globals) *cobra.Command {
 that names a vulnerability (CVE, GHSA, distro advisory...) and has not
 expired becomes a not_affected statement whose impact statement is the
 reason, owner and expiry. Entries for secrets and misconfiguration checks
-are not VEX material and are left out.`,
-		Example: `  bulkhead policy vex --author platform-team > exceptions.openvex.json`,
-		Args:    cobra.NoArgs,
+are not VEX material and are left out.
+
+The product of a statement is the entry's image scope, else --product, else
+the image of --report. An entry's package scope becomes subcomponents: the
+PURLs of the matching packages of --report, else pkg:generic/NAME.`,
+		Example: `  bulkhead policy vex --author platform-team --report report.json > exceptions.openvex.json
+  bulkhead policy vex --author platform-team --product registry.example.com/app:1.2`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			file := ignoreFile
 			if file == "" {
@@ -348,15 +477,82 @@ are not VEX material and are left out.`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
+			var inv *inventory.Inventory
+			if reportFile != "" {
+				if inv, err = readReport(reportFile); err != nil {
+					return &exitError{ExitError, err}
+				}
+				if product == "" {
+					product = inv.Artifact.Name
+				}
+			}
 			accepted := policy.VEXExceptions(ex, time.Now())
+			if len(accepted) == 0 {
+				return &exitError{ExitError, fmt.Errorf("%s has no unexpired vulnerability exceptions to export", file)}
+			}
+			stmts := make([]vex.Statement, 0, len(accepted))
+			for _, e := range accepted {
+				st := vex.Statement{VulnID: e.ID, Status: vex.StatusNotAffected, Impact: exceptionImpact(&e)}
+				switch {
+				case e.Image != "":
+					st.Products = []string{e.Image}
+				case product != "":
+					st.Products = []string{product}
+				}
+				if e.Package != "" {
+					st.Subcomponents = packagePURLs(inv, e.Package)
+				}
+				if len(st.Products) == 0 && len(st.Subcomponents) == 0 {
+					return &exitError{ExitError, fmt.Errorf("%s: exception %s names no image or package: pass --product REF or --report report.json", e.Where(), e.ID)}
+				}
+				stmts = append(stmts, st)
+			}
 			f := &scanFlags{output: output}
 			return writeReport(g, f, func(w io.Writer) error {
-				return policy.WriteOpenVEX(w, accepted, author, "bulkhead "+Version, time.Now())
+				return vex.WriteOpenVEX(w, stmts, author)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&ignoreFile, "ignorefile", "", "exceptions file (default "+policy.DefaultIgnoreFile+")")
-	cmd.Flags().StringVar(&author, "author", "bulkhead", "the document's author")
+	cmd.Flags().StringVar(&author, "author", "", "the document's author, a person or team (required)")
+	cmd.Flags().StringVar(&product, "product", "", "the image the exceptions are about, for entries without an image scope")
+	cmd.Flags().StringVar(&reportFile, "report", "", "a JSON report of the image: its name is the product, its packages' PURLs the subcomponents")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to FILE instead of stdout")
 	return cmd
+}
+
+// exceptionImpact is an exception's reason, owner and expiry, for VEX.
+func exceptionImpact(e *policy.Exception) string {
+	s := e.Reason
+	if e.Owner != "" {
+		s += " (owner: " + e.Owner + ")"
+	}
+	return s + "; accepted until " + e.ExpiresString()
+}
+
+// packagePURLs are the PURLs of the report's packages whose name or
+// source name matches pattern (sorted, distinct), else pkg:generic/NAME.
+func packagePURLs(inv *inventory.Inventory, pattern string) []string {
+	var out []string
+	if inv != nil {
+		for _, p := range inv.Packages {
+			src := ""
+			if p.Source != nil {
+				src = p.Source.Name
+			}
+			if m, _ := path.Match(pattern, p.Name); !m {
+				if m, _ := path.Match(pattern, src); !m || src == "" {
+					continue
+				}
+			}
+			if p.PURL != "" && !slices.Contains(out, p.PURL) {
+				out = append(out, p.PURL)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return []string{"pkg:generic/" + pattern}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -64,6 +64,14 @@ func gateCache(t *testing.T) string {
 // .env with an AWS key copied in.
 func gateImage(t *testing.T, labels map[string]string) string {
 	t.Helper()
+	layers := gateLayers(t, nil)
+	return writeImage(t, layers, labels, "registry.example.com/team/app:1.0")
+}
+
+// gateLayers builds the layers of gateImage; extraBase adds files to the
+// base (and so to every layer above it), for a different base.
+func gateLayers(t *testing.T, extraBase map[string]string) []imagebuild.Layer {
+	t.Helper()
 	dir := t.TempDir()
 	base, app, final := filepath.Join(dir, "base"), filepath.Join(dir, "app"), filepath.Join(dir, "final")
 	osRelease := "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
@@ -72,9 +80,15 @@ func gateImage(t *testing.T, labels map[string]string) string {
 	writeTree(t, app, map[string]string{"etc/os-release": osRelease, "var/lib/dpkg/status": curl})
 	writeTree(t, final, map[string]string{"etc/os-release": osRelease, "var/lib/dpkg/status": curl,
 		"app/.env": "AWS_ACCESS_KEY_ID=AKIAZ7VRSQ5TJ4WBN2QH\n"})
+	for _, root := range []string{base, app, final} {
+		writeTree(t, root, extraBase)
+	}
 	old := time.Unix(1700000000, 0)
 	for _, root := range []string{base, app, final} {
 		os.Chtimes(filepath.Join(root, "etc/os-release"), old, old)
+		for p := range extraBase {
+			os.Chtimes(filepath.Join(root, p), old, old)
+		}
 	}
 	os.Chtimes(filepath.Join(final, "var/lib/dpkg/status"), old, old)
 	os.Chtimes(filepath.Join(app, "var/lib/dpkg/status"), old, old)
@@ -97,12 +111,18 @@ func gateImage(t *testing.T, labels map[string]string) string {
 		}
 		layers = append(layers, imagebuild.Layer{Tar: tarPath, CreatedBy: st.by})
 	}
+	return layers
+}
+
+// writeImage writes a docker-archive of layers, tagged tag.
+func writeImage(t *testing.T, layers []imagebuild.Layer, labels map[string]string, tag string) string {
+	t.Helper()
 	img, err := imagebuild.Image(layers, v1.Config{Cmd: []string{"/bin/sh"}, Labels: labels}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "img.tar")
-	if err := imagebuild.WriteDockerArchive(out, "registry.example.com/team/app:1.0", img); err != nil {
+	out := filepath.Join(t.TempDir(), "img.tar")
+	if err := imagebuild.WriteDockerArchive(out, tag, img); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -251,11 +251,12 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
-	remaining := filterFindings(&res.Inventory, f)
-	inv, verdict := gate.evaluate(g, &res.Inventory)
-	if verdict != nil {
-		remaining = countFindings(inv)
+	filterFindings(&res.Inventory, f)
+	inv, verdict, err := gate.evaluate(ctx, g, f, &res.Inventory)
+	if err != nil {
+		return &exitError{ExitError, err}
 	}
+	remaining := gate.newFindings(inv)
 	g.logger.Debug("scan done", "layers", res.Stats.Layers, "cached", res.Stats.LayersCached,
 		"bytes", res.Stats.BytesRead, "files", res.Stats.Files, "duration", res.Stats.Duration)
 	if !g.quiet {
@@ -334,11 +335,12 @@ func runStdinScan(ctx context.Context, g *globals, f *scanFlags, r io.Reader) er
 	if inv.Misconfigurations == nil {
 		inv.Misconfigurations = []misconfig.Finding{} // ran, found nothing
 	}
-	remaining := filterFindings(&inv, f)
-	gated, verdict := gate.evaluate(g, &inv)
-	if verdict != nil {
-		remaining = countFindings(gated)
+	filterFindings(&inv, f)
+	gated, verdict, err := gate.evaluate(ctx, g, f, &inv)
+	if err != nil {
+		return &exitError{ExitError, err}
 	}
+	remaining := gate.newFindings(gated)
 	if !g.quiet {
 		for _, w := range inv.Warnings {
 			g.logger.Warn(w.String())

@@ -91,8 +91,9 @@ type evaluation struct {
 	groups  map[string]*Reason
 	v       *Verdict
 	applied map[int]bool // exceptions that suppressed something
-	// kept is the report after suppression, for CEL rules.
-	kept inventory.Inventory
+	// kept is the report after suppression; fresh its findings that are
+	// not in the baseline, which CEL rules see (only they can block).
+	kept, fresh inventory.Inventory
 }
 
 // Evaluate applies the policy (nil: no rules, only exceptions) to the
@@ -252,12 +253,16 @@ func (e *evaluation) vulns() {
 			}
 		}
 		e.kept.Vulnerabilities = append(e.kept.Vulnerabilities, *v)
+		pre := e.in.Baseline != nil && e.in.Baseline.HasVuln(v)
+		if e.in.Baseline != nil && !pre {
+			e.fresh.Vulnerabilities = append(e.fresh.Vulnerabilities, *v)
+		}
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool { return r.Vulns != nil && e.vulnMatches(r.Vulns, v, ids) })
 		if action == "" {
 			e.v.Counts.Allowed++
 			continue
 		}
-		if e.in.Baseline != nil && e.in.Baseline.HasVuln(v) {
+		if pre {
 			f.Rules = rules
 			e.v.Preexisting = append(e.v.Preexisting, f)
 			continue
@@ -361,6 +366,10 @@ func (e *evaluation) secrets() {
 			continue
 		}
 		e.kept.Secrets = append(e.kept.Secrets, *s)
+		pre := e.in.Baseline != nil && e.in.Baseline.HasSecret(s)
+		if e.in.Baseline != nil && !pre {
+			e.fresh.Secrets = append(e.fresh.Secrets, *s)
+		}
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool {
 			return r.Secrets != nil && inventory.SeverityRank(s.Severity) >= r.Secrets.MinSeverity
 		})
@@ -368,7 +377,7 @@ func (e *evaluation) secrets() {
 			e.v.Counts.Allowed++
 			continue
 		}
-		if e.in.Baseline != nil && e.in.Baseline.HasSecret(s) {
+		if pre {
 			f.Rules = rules
 			e.v.Preexisting = append(e.v.Preexisting, f)
 			continue
@@ -396,6 +405,10 @@ func (e *evaluation) malware() {
 			continue
 		}
 		e.kept.Malware = append(e.kept.Malware, *m)
+		pre := e.in.Baseline != nil && e.in.Baseline.HasMalware(m)
+		if e.in.Baseline != nil && !pre {
+			e.fresh.Malware = append(e.fresh.Malware, *m)
+		}
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool {
 			return r.Malware != nil && inventory.SeverityRank(cmp.Or(m.Severity, inventory.SeverityCritical)) >= r.Malware.MinSeverity
 		})
@@ -403,7 +416,7 @@ func (e *evaluation) malware() {
 			e.v.Counts.Allowed++
 			continue
 		}
-		if e.in.Baseline != nil && e.in.Baseline.HasMalware(m) {
+		if pre {
 			f.Rules = rules
 			e.v.Preexisting = append(e.v.Preexisting, f)
 			continue
@@ -430,6 +443,10 @@ func (e *evaluation) misconfigs() {
 			continue
 		}
 		e.kept.Misconfigurations = append(e.kept.Misconfigurations, *m)
+		pre := e.in.Baseline != nil && e.in.Baseline.HasMisconfig(m)
+		if e.in.Baseline != nil && !pre {
+			e.fresh.Misconfigurations = append(e.fresh.Misconfigurations, *m)
+		}
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool {
 			mr := r.Misconfig
 			if mr == nil || inventory.SeverityRank(m.Severity) < mr.MinSeverity {
@@ -449,7 +466,7 @@ func (e *evaluation) misconfigs() {
 			e.v.Counts.Allowed++
 			continue
 		}
-		if e.in.Baseline != nil && e.in.Baseline.HasMisconfig(m) {
+		if pre {
 			f.Rules = rules
 			e.v.Preexisting = append(e.v.Preexisting, f)
 			continue
@@ -723,8 +740,12 @@ func (e *evaluation) celRules() {
 			continue
 		}
 		if vars == nil {
+			src := &e.kept
+			if e.in.Baseline != nil {
+				src = &e.fresh
+			}
 			vars = celInput(&celDocument{Artifact: e.kept.Artifact, OS: e.kept.OS, Packages: e.kept.Packages,
-				Vulnerabilities: e.kept.Vulnerabilities, Secrets: e.kept.Secrets, Malware: e.kept.Malware, Misconfigurations: e.kept.Misconfigurations})
+				Vulnerabilities: src.Vulnerabilities, Secrets: src.Secrets, Malware: src.Malware, Misconfigurations: src.Misconfigurations})
 		}
 		violated, err := evalCEL(r.CEL.prg, vars)
 		f := Finding{Kind: kindCustom, ID: r.Name, Message: r.CEL.Expr}

@@ -35,6 +35,8 @@ const gateHelp = `The gate:
                        scanned directory for scan fs, else in the current one)
   --ignorefile FILE    exceptions with an expiry date (default:
                        .bulkheadignore.yaml, found the same way)
+  --vex FILE           OpenVEX or CycloneDX VEX: not_affected suppresses
+  --baseline FILE      an earlier JSON report: only new findings can block
 The table output ends with the verdict: BLOCKED and why, grouped by the fix,
 or PASSED; other formats carry it (json: "verdict") and print it on stderr.
 

@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/bulkhead-sec/bulkhead/internal/basecheck"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/imagebuild"
 )
@@ -457,7 +460,7 @@ func TestGateDemoFixture(t *testing.T) {
 	}
 }
 
-func TestPolicyInitAndVEX(t *testing.T) {
+func TestPolicyInit(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, ".bulkhead", "policy.yaml")
 	if code, _, errOut := runIn(t, t.TempDir(), "policy", "init", "-o", out); code != ExitOK {
@@ -466,31 +469,199 @@ func TestPolicyInitAndVEX(t *testing.T) {
 	if code, _, errOut := runIn(t, t.TempDir(), "policy", "init", "-o", out); code != ExitError || !strings.Contains(errOut, "--force") {
 		t.Errorf("second init: exit %d %s", code, errOut)
 	}
-	ign := writeFile(t, dir, "ignore.yaml", gateIgnoreAll)
-	code, vex, errOut := runIn(t, t.TempDir(), "policy", "vex", "--ignorefile", ign, "--author", "platform-team")
-	if code != ExitOK {
-		t.Fatal(errOut)
+	// The starter policy is valid for policy test (an empty report passes
+	// everything but the image rules, which need an image).
+	report := writeFile(t, dir, "r.json", `{"schemaVersion":1,"artifact":{"ref":"x","type":"filesystem","name":"x"},"packages":[]}`)
+	if code, stdout, errOut := runIn(t, t.TempDir(), "policy", "test", out, "--report", report); code != ExitOK || !strings.HasPrefix(stdout, `PASSED policy "production"`) {
+		t.Errorf("policy test of the starter: exit %d\n%s%s", code, stdout, errOut)
+	}
+}
+
+// TestGateVEXAndBaseline: the accepted exceptions exported as OpenVEX
+// suppress the same findings when read back with --vex; a scan against
+// its own report as --baseline blocks on nothing new.
+func TestGateVEXAndBaseline(t *testing.T) {
+	cache := gateCache(t)
+	img := "docker-archive:" + gateImage(t, nil)
+	dir := t.TempDir()
+	writeFile(t, dir, "policy.yaml", gatePolicy)
+	writeFile(t, dir, "ignore-all.yaml", gateIgnoreAll)
+	t.Chdir(dir)
+	if code, _, errOut := runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "-f", "json", "-o", "report.json"); code != ExitOK {
+		t.Fatalf("scan: %s", errOut)
+	}
+
+	code, out, errOut := runIn(t, cache, "policy", "vex", "--ignorefile", "ignore-all.yaml", "--report", "report.json", "--author", "platform-team", "-o", "accepted.openvex.json")
+	if code != ExitOK || out != "" {
+		t.Fatalf("policy vex: exit %d %s %s", code, out, errOut)
+	}
+	data, err := os.ReadFile("accepted.openvex.json")
+	if err != nil {
+		t.Fatal(err)
 	}
 	var doc struct {
 		Context    string `json:"@context"`
 		Author     string
 		Statements []struct {
-			Vulnerability   struct{ Name string }
+			Vulnerability struct{ Name string }
+			Products      []struct {
+				ID            string `json:"@id"`
+				Subcomponents []struct {
+					ID string `json:"@id"`
+				}
+			}
 			Status          string
 			ImpactStatement string `json:"impact_statement"`
 		}
 	}
-	if err := json.Unmarshal([]byte(vex), &doc); err != nil {
+	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, s := range doc.Statements {
-		got = append(got, s.Vulnerability.Name+" "+s.Status)
+	for _, st := range doc.Statements {
+		line := st.Vulnerability.Name + " " + st.Status + " " + st.Products[0].ID
+		for _, sc := range st.Products[0].Subcomponents {
+			line += " " + sc.ID
+		}
+		got = append(got, line)
 	}
-	// The expired CVE-2024-0003 and the secret exception are left out.
-	want := "CVE-2023-0004 not_affected,CVE-2024-0001 not_affected,CVE-2024-0002 not_affected"
-	if strings.Join(got, ",") != want || doc.Context != "https://openvex.dev/ns/v0.2.0" || doc.Author != "platform-team" {
-		t.Errorf("vex = %s", vex)
+	// The expired CVE-2024-0003 and the secret exception are not VEX.
+	prod := "pkg:oci/app?repository_url=registry.example.com%2Fteam%2Fapp&tag=1.0"
+	want := []string{
+		"CVE-2023-0004 not_affected " + prod + " pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib",
+		"CVE-2024-0001 not_affected " + prod,
+		"CVE-2024-0002 not_affected " + prod,
+	}
+	slices.Sort(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || doc.Author != "platform-team" {
+		t.Errorf("statements:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Read back: the VEX suppresses the three; the secret still blocks.
+	code, out, errOut = runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--policy", "policy.yaml", "--vex", "accepted.openvex.json", "--show-suppressed")
+	if code != ExitBlocked {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "policy-vex.txt", why(t, out))
+
+	// The report as its own baseline: nothing is new.
+	code, out, errOut = runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--policy", "policy.yaml", "--baseline", "report.json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "policy-baseline.txt", why(t, out))
+
+	// Without a policy, --exit-code counts only what the baseline lacks.
+	if code, _, errOut := runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--baseline", "report.json", "--exit-code", "5"); code != ExitOK {
+		t.Errorf("--exit-code with a baseline: exit %d: %s", code, errOut)
+	}
+	if code, _, _ := runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--exit-code", "5"); code != 5 {
+		t.Errorf("--exit-code without a baseline: exit %d, want 5", code)
+	}
+	for _, tc := range []struct{ flag, file, want string }{
+		{"--vex", "policy.yaml", "--vex:"},
+		{"--baseline", "policy.yaml", "--baseline:"},
+	} {
+		code, _, errOut := runIn(t, cache, "scan", "image", img, tc.flag, tc.file)
+		if code != ExitError || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s %s: exit %d %s", tc.flag, tc.file, code, errOut)
+		}
+	}
+}
+
+const basePolicy = `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata:
+  name: platform
+rules:
+  - name: approved-base
+    action: block
+    approvedBase:
+      file: bases.yaml
+  - name: app-vulns
+    action: block
+    origin: app
+    vulnerabilities:
+      minSeverity: HIGH
+  - name: base-vulns
+    action: warn
+    origin: base
+    vulnerabilities: {}
+`
+
+// TestGateApprovedBase: an image built on the recorded base passes the
+// approved-base rule and its findings are labelled base or app; the same
+// app on a different base is drift, reported with the nearest base.
+func TestGateApprovedBase(t *testing.T) {
+	cache := gateCache(t)
+	layers := gateLayers(t, nil)
+	baseImg := writeImage(t, layers[:1], nil, "registry.example.com/base/debian:12")
+	onBase := writeImage(t, layers, nil, "registry.example.com/team/app:1.0")
+	otherLayers := gateLayers(t, map[string]string{"etc/motd": "another base\n"})
+	elsewhere := writeImage(t, otherLayers, nil, "registry.example.com/team/app:1.0")
+	dir := t.TempDir()
+	writeFile(t, dir, ".bulkhead/policy.yaml", basePolicy)
+	t.Chdir(dir)
+	if code, _, errOut := runIn(t, cache, "policy", "baseline", "docker-archive:"+baseImg, "--name", "debian-12", "-o", ".bulkhead/bases.yaml"); code != ExitOK {
+		t.Fatalf("policy baseline: exit %d %s", code, errOut)
+	}
+	code, out, errOut := runIn(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln")
+	if code != ExitBlocked {
+		t.Fatalf("on the approved base: exit %d: %s", code, errOut)
+	}
+	golden(t, "base-approved.txt", why(t, out))
+	code, out, errOut = runIn(t, cache, "scan", "image", "docker-archive:"+elsewhere, "--scanners=vuln")
+	if code != ExitBlocked {
+		t.Fatalf("on another base: exit %d: %s", code, errOut)
+	}
+	golden(t, "base-drift.txt", why(t, out))
+
+	writeFile(t, dir, ".bulkhead/bases.yaml", "apiVersion: nope\n")
+	if code, out, errOut := runIn(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln"); code != ExitError || out != "" || !strings.Contains(errOut, "approvedBase") {
+		t.Errorf("broken bases file: exit %d %s", code, errOut)
+	}
+}
+
+// TestGateApprovedBaseDemoFixture: the approved-base check on the real
+// layer digests of the debootstrapped demo image: its bottom layer is the
+// approved base, so the app layer's findings are the app's.
+func TestGateApprovedBaseDemoFixture(t *testing.T) {
+	fx := fixture.Dir(t)
+	demo := filepath.Join(fx, "demo.tar")
+	img, err := tarball.ImageFromPath(demo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.RootFS.DiffIDs) < 2 {
+		t.Fatalf("demo.tar has %d layers", len(cfg.RootFS.DiffIDs))
+	}
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := basecheck.WriteBases(&buf, []basecheck.Base{{Name: "debian-12-minbase", DiffIDs: []string{cfg.RootFS.DiffIDs[0].String()}}}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "bases.yaml", buf.String())
+	pol := strings.Replace(basePolicy, "vulnerabilities:\n      minSeverity: HIGH", "misconfig: {minSeverity: HIGH}", 1)
+	writeFile(t, dir, "policy.yaml", strings.Replace(pol, "vulnerabilities: {}", "misconfig: {}", 1))
+	code, out, errOut := runIn(t, t.TempDir(), "scan", "image", "docker-archive:"+demo, "--scanners=misconfig", "--policy", filepath.Join(dir, "policy.yaml"))
+	w := why(t, out)
+	if code != ExitBlocked || strings.Contains(w, "rebuild on an approved base") || !strings.Contains(w, "rule: app-vulns (block)") {
+		t.Errorf("exit %d, WHY:\n%s%s", code, w, errOut)
+	}
+	if !strings.Contains(w, "layer 0 (base): debootstrap") || strings.Contains(w, "layer 0 (app)") {
+		t.Errorf("base/app labels:\n%s", w)
+	}
+	// The demo on a base it is not built on: drift.
+	buf.Reset()
+	basecheck.WriteBases(&buf, []basecheck.Base{{Name: "alpine-3.20", DiffIDs: []string{"sha256:" + strings.Repeat("ab", 32)}}})
+	writeFile(t, dir, "bases.yaml", buf.String())
+	_, out, _ = runIn(t, t.TempDir(), "scan", "image", "docker-archive:"+demo, "--scanners=misconfig", "--policy", filepath.Join(dir, "policy.yaml"))
+	if w := why(t, out); !strings.Contains(w, "rebuild on an approved base (nearest: alpine-3.20, 0 layers match, 1 differ)") {
+		t.Errorf("drift WHY:\n%s", w)
 	}
 }
 

@@ -43,6 +43,7 @@ const (
 	FormatTable         = "table"
 	FormatSARIF         = "sarif"
 	FormatJUnit         = "junit"
+	FormatGitLab        = "gitlab" // GitLab container-scanning report
 )
 
 // ErrUnknownFormat is returned, wrapped, for a format name Write does not
@@ -89,6 +90,7 @@ var writers = map[string]writeFunc{
 	FormatTable:         writeTable,
 	FormatSARIF:         writeSARIF,
 	FormatJUnit:         writeJUnit,
+	FormatGitLab:        writeGitLab,
 }
 
 var aliases = map[string]string{

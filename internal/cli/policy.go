@@ -58,6 +58,8 @@ type gateFlags struct {
 	vexFiles       []string
 	baselineFile   string
 	dir            string // scan fs: the scanned directory, searched first
+	noDiscover     bool   // policy test: only the files named
+	now            time.Time
 }
 
 func (f *gateFlags) register(cmd *cobra.Command) {
@@ -82,6 +84,7 @@ type gate struct {
 	baseline   *baseline.Set
 	bases      []basecheck.Base // from approvedBase files
 	baseRefs   []string         // approvedBase images, read after the scan
+	now        time.Time        // zero: the clock
 }
 
 // decides reports whether the verdict sets the exit code: a policy or
@@ -106,7 +109,7 @@ func discover(dir, name string) string {
 // load reads the policy and ignore file before the scan starts, so an
 // invalid one fails fast (exit 2).
 func (f *gateFlags) load(g *globals) (*gate, error) {
-	gt := &gate{dir: f.dir}
+	gt := &gate{dir: f.dir, now: f.now}
 	if !f.enabled {
 		return gt, nil
 	}
@@ -165,7 +168,7 @@ func (f *gateFlags) load(g *globals) (*gate, error) {
 		gt.baseline = set
 	}
 	ig := f.ignoreFile
-	if ig == "" {
+	if ig == "" && !f.noDiscover {
 		ig = discover(f.dir, policy.DefaultIgnoreFile)
 	}
 	if ig != "" {
@@ -187,7 +190,7 @@ func (gt *gate) evaluate(ctx context.Context, g *globals, f *scanFlags, inv *inv
 	if gt == nil || (gt.policy == nil && gt.exceptions == nil && gt.vex == nil && gt.baseline == nil) {
 		return inv, nil, nil
 	}
-	in := policy.Input{Inventory: inv, Exceptions: gt.exceptions}
+	in := policy.Input{Inventory: inv, Exceptions: gt.exceptions, Now: gt.now}
 	if gt.policy != nil && gt.policy.NeedsFroms() && gt.dir != "" {
 		froms, warnings := policy.DockerfileFroms(gt.dir)
 		for _, w := range warnings {
@@ -333,21 +336,22 @@ func newPolicyCmd(g *globals) *cobra.Command {
 }
 
 func newPolicyTestCmd(g *globals) *cobra.Command {
-	var reportFile, ignoreFile, format string
-	var showSuppressed bool
-	var at string
+	var reportFile, format, at string
+	var gf gateFlags
 	cmd := &cobra.Command{
 		Use:   "test POLICY --report report.json",
 		Short: "Evaluate a policy against a saved JSON report, without rescanning",
 		Long: `Evaluate a policy against a report written by
   bulkhead scan image REF --format json -o report.json
-and print the verdict. Sources rules see the report's image reference
-(FROM lines of Dockerfiles are not in a report).
+and print the verdict, as scan would with --policy POLICY. Sources rules see
+the report's image reference (FROM lines of Dockerfiles are not in a
+report); approvedBase rules compare the report's layer digests.
 
 Exit codes: 0 passed, 1 blocked, 2 no verdict (invalid policy, unreadable
 report).`,
 		Example: `  bulkhead policy test .bulkhead/policy.yaml --report report.json
-  bulkhead policy test policy.yaml --report report.json --ignorefile .bulkheadignore.yaml --format json`,
+  bulkhead policy test policy.yaml --report report.json --ignorefile .bulkheadignore.yaml --format json
+  bulkhead policy test policy.yaml --report report.json --now 2027-01-15`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
@@ -356,7 +360,15 @@ report).`,
 			if reportFile == "" {
 				return &exitError{ExitError, errors.New("--report is required: a JSON report from bulkhead scan ... --format json")}
 			}
-			p, err := policy.LoadFile(args[0])
+			if at != "" {
+				t, err := time.Parse(time.DateOnly, at)
+				if err != nil {
+					return &exitError{ExitError, fmt.Errorf("--now %q: want YYYY-MM-DD", at)}
+				}
+				gf.now = t
+			}
+			gf.enabled, gf.noDiscover, gf.policyFile = true, true, args[0]
+			gt, err := gf.load(g)
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
@@ -364,29 +376,17 @@ report).`,
 			if err != nil {
 				return &exitError{ExitError, err}
 			}
-			in := policy.Input{Inventory: inv}
-			if at != "" {
-				t, err := time.Parse(time.DateOnly, at)
-				if err != nil {
-					return &exitError{ExitError, fmt.Errorf("--now %q: want YYYY-MM-DD", at)}
-				}
-				in.Now = t
+			_, v, err := gt.evaluate(cmd.Context(), g, &scanFlags{}, inv)
+			if err != nil {
+				return &exitError{ExitError, err}
 			}
-			if ignoreFile != "" {
-				ex, err := policy.LoadIgnoreFile(ignoreFile)
-				if err != nil {
-					return &exitError{ExitError, err}
-				}
-				in.Exceptions = ex
-			}
-			v := policy.Evaluate(p, in)
 			if format == "json" {
 				enc := json.NewEncoder(g.stdout)
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false)
 				err = enc.Encode(v)
 			} else {
-				err = v.WriteText(g.stdout, showSuppressed)
+				err = v.WriteText(g.stdout, gf.showSuppressed)
 			}
 			if err != nil {
 				return &exitError{ExitError, err}
@@ -397,11 +397,14 @@ report).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&reportFile, "report", "", "JSON report (bulkhead scan --format json)")
-	cmd.Flags().StringVar(&ignoreFile, "ignorefile", "", "exceptions file")
-	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json (the verdict)")
-	cmd.Flags().BoolVar(&showSuppressed, "show-suppressed", false, "list suppressed findings and why")
-	cmd.Flags().StringVar(&at, "now", "", "evaluate as of this date (YYYY-MM-DD): expiry and age rules")
+	fl := cmd.Flags()
+	fl.StringVar(&reportFile, "report", "", "JSON report (bulkhead scan --format json)")
+	fl.StringVar(&gf.ignoreFile, "ignorefile", "", "exceptions file")
+	fl.StringSliceVar(&gf.vexFiles, "vex", nil, "VEX documents (repeatable)")
+	fl.StringVar(&gf.baselineFile, "baseline", "", "an earlier JSON report: only findings not in it can block")
+	fl.StringVarP(&format, "format", "f", "table", "table or json (the verdict)")
+	fl.BoolVar(&gf.showSuppressed, "show-suppressed", false, "list suppressed findings and why")
+	fl.StringVar(&at, "now", "", "evaluate as of this date (YYYY-MM-DD): expiry and age rules")
 	return cmd
 }
 

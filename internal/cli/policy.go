@@ -285,23 +285,44 @@ func (gt *gate) newFindings(inv *inventory.Inventory) int {
 }
 
 // writeAnnotations prints GitHub Actions workflow commands for findings
-// that point at a file of the checkout (a relative path: Dockerfiles,
-// manifests, lockfiles; paths inside an image start with /), when
-// GITHUB_ACTIONS=true.
-func writeAnnotations(g *globals, v *policy.Verdict) {
+// in files of the checkout, when GITHUB_ACTIONS=true: misconfigurations
+// and FROM lines of a scan fs (paths rooted at the scanned directory), and
+// expired entries of the ignore file. Paths inside an image are not files
+// of the checkout and get none. File paths are relative to
+// GITHUB_WORKSPACE (else the current directory), as Actions wants.
+func writeAnnotations(g *globals, gt *gate, inv *inventory.Inventory, v *policy.Verdict) {
 	if os.Getenv("GITHUB_ACTIONS") != "true" {
 		return
 	}
+	workspace, err := filepath.Abs(cmpOr(os.Getenv("GITHUB_WORKSPACE"), "."))
+	if err != nil {
+		return
+	}
+	fs := inv.Artifact.Type == inventory.ArtifactFilesystem && gt != nil && gt.dir != ""
 	for _, rs := range []struct {
 		level   string
 		reasons []policy.Reason
 	}{{"error", v.Reasons}, {"warning", v.Warnings}} {
 		for _, r := range rs.reasons {
 			for _, f := range r.Findings {
-				if f.Path == "" || strings.HasPrefix(f.Path, "/") || strings.HasPrefix(f.Path, "config.") {
+				var local string
+				switch {
+				case f.Kind == "exception" && f.Path != "":
+					local = f.Path
+				case fs && strings.HasPrefix(f.Path, "/"):
+					local = filepath.Join(gt.dir, filepath.FromSlash(f.Path[1:]))
+				default:
 					continue
 				}
-				props := "file=" + ghaProperty(f.Path)
+				abs, err := filepath.Abs(local)
+				if err != nil {
+					continue
+				}
+				rel, err := filepath.Rel(workspace, abs)
+				if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+					continue
+				}
+				props := "file=" + ghaProperty(filepath.ToSlash(rel))
 				if f.Line > 0 {
 					props += ",line=" + strconv.Itoa(f.Line)
 				}
@@ -314,6 +335,13 @@ func writeAnnotations(g *globals, v *policy.Verdict) {
 			}
 		}
 	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // ghaData and ghaProperty escape workflow command values as the Actions

@@ -317,6 +317,21 @@ func TestGate(t *testing.T) {
 		golden(t, "policy-blocked.txt", why(t, errOut))
 	})
 
+	t.Run("GitHub annotations: the ignore file, not paths inside the image", func(t *testing.T) {
+		t.Setenv("GITHUB_ACTIONS", "true")
+		_, _, errOut := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-q")
+		var got []string
+		for _, l := range strings.Split(errOut, "\n") {
+			if strings.HasPrefix(l, "::") {
+				got = append(got, l)
+			}
+		}
+		want := []string{"::warning file=ignore.yaml,line=7,title=CVE-2024-0003 (exceptions)::expired 2025-01-01, owner alice: was accepted last year: renew (new expires date) or remove the expired exceptions; they no longer apply"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("annotations:\n%s", strings.Join(got, "\n"))
+		}
+	})
+
 	t.Run("sarif validates against the SARIF 2.1.0 schema", func(t *testing.T) {
 		code, out, errOut := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "sarif", "-q")
 		if code != ExitBlocked {
@@ -430,14 +445,17 @@ rules:
 	writeFile(t, dir, "svc/Containerfile", "FROM quay.io/acme/tool:1\n")
 	writeFile(t, dir, ".bulkheadignore.yaml", "ignores:\n  - id: quay.io/acme/tool\n    reason: vendor image, reviewed\n    expires: 2099-01-01\n")
 	t.Setenv("GITHUB_ACTIONS", "true")
-	code, out, errOut := runIn(t, t.TempDir(), "scan", "fs", dir, "--scanners=")
+	t.Setenv("GITHUB_WORKSPACE", filepath.Dir(dir))
+	writeFile(t, dir, "k8s/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: registry.example.com/app@sha256:"+strings.Repeat("a", 64)+"\n    securityContext: {privileged: true}\n")
+	code, out, errOut := runIn(t, t.TempDir(), "scan", "fs", dir, "--scanners=misconfig", "--fail-on", "CRITICAL")
 	if code != ExitBlocked {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
 	}
 	golden(t, "fs-sources.txt", why(t, out))
 	for _, want := range []string{
-		"::error file=Dockerfile,line=3,title=docker.io/library/alpine%3A3.20 (trusted)::FROM docker.io/library/alpine:3.20 comes from docker.io/library/alpine, which no allowed pattern matches: use an image from an allowed source (registry.example.com/**) instead of docker.io/library/alpine\n",
-		"::warning file=Dockerfile,line=1,title=registry.example.com/base/debian%3A12 (pinned)::FROM registry.example.com/base/debian:12 is not pinned by digest: pin the base image by digest: FROM registry.example.com/base/debian:12@sha256:<digest>\n",
+		"::error file=" + filepath.Base(dir) + "/Dockerfile,line=3,title=docker.io/library/alpine%3A3.20 (trusted)::FROM docker.io/library/alpine:3.20 comes from docker.io/library/alpine, which no allowed pattern matches: use an image from an allowed source (registry.example.com/**) instead of docker.io/library/alpine\n",
+		"::error file=" + filepath.Base(dir) + "/k8s/pod.yaml,line=8,title=BH-K8S-001 (fail-on CRITICAL (misconfig))::container app sets privileged: true: /k8s/pod.yaml:8: securityContext:%0A  privileged: false\n",
+		"::warning file=" + filepath.Base(dir) + "/Dockerfile,line=1,title=registry.example.com/base/debian%3A12 (pinned)::FROM registry.example.com/base/debian:12 is not pinned by digest: pin the base image by digest: FROM registry.example.com/base/debian:12@sha256:<digest>\n",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks\n%s\nstderr:\n%s", want, errOut)

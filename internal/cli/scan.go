@@ -284,7 +284,7 @@ func finishScan(g *globals, f *scanFlags, gate *gate, inv *inventory.Inventory, 
 			// The WHY goes to the log even when the report goes to a file.
 			verdict.WriteText(g.stderr, f.gate.showSuppressed)
 		}
-		writeAnnotations(g, verdict)
+		writeAnnotations(g, gate, inv, verdict)
 	}
 	if gate.decides() {
 		if verdict.Blocked {

@@ -15,7 +15,7 @@ import (
 // From is one FROM line of a Dockerfile: the image a build starts from.
 type From struct {
 	Image string `json:"image"` // as written, build ARGs with defaults expanded
-	Path  string `json:"path"`  // the Dockerfile, relative to the scanned directory
+	Path  string `json:"path"`  // the Dockerfile: /-rooted at the scanned directory, as misconfigurations are
 	Line  int    `json:"line"`
 }
 
@@ -129,7 +129,7 @@ func DockerfileFroms(dir string) ([]From, []string) {
 			return errWalkLimit
 		}
 		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
+		rel = "/" + filepath.ToSlash(rel)
 		info, err := d.Info()
 		if err != nil || info.Size() > maxDockerfileSize {
 			warnings = append(warnings, fmt.Sprintf("%s: skipped (unreadable or over %d bytes)", rel, maxDockerfileSize))

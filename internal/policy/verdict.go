@@ -164,7 +164,13 @@ func (v *Verdict) WriteText(w io.Writer, showSuppressed bool) error {
 
 func writeReasons(bw *bufio.Writer, rs []Reason) {
 	for i, r := range rs {
-		fmt.Fprintf(bw, "\n%d. %s\n", i+1, printable(r.Fix))
+		// A fix may be several lines (a corrected YAML block): indent the
+		// others under the first.
+		fix := strings.Split(strings.TrimRight(r.Fix, "\n"), "\n")
+		fmt.Fprintf(bw, "\n%d. %s\n", i+1, printable(fix[0]))
+		for _, l := range fix[1:] {
+			bw.WriteString("     " + printable(l) + "\n")
+		}
 		fmt.Fprintf(bw, "   rule: %s (%s)\n", printable(r.Rule), r.Action)
 		wheres := map[string]bool{}
 		for _, f := range r.Findings {

@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // BenchmarkEvaluate: the starter policy (every rule kind but sources,
 // a CEL rule included) plus an ignore file, on 500 packages with about
@@ -50,4 +53,25 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkEvaluateLarge: 5,000 packages, about 5,000 vulnerabilities and
+// an ignore file of 1,000 entries: the work grows with the findings, not
+// with findings × exceptions.
+func BenchmarkEvaluateLarge(b *testing.B) {
+	p, err := Parse("starter.yaml", []byte(Starter))
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := bigInventory(5000)
+	var ex []Exception
+	for i := range 1000 {
+		ex = append(ex, Exception{ID: fmt.Sprintf("CVE-2024-%05d", i*7), Reason: "r", Expires: now.AddDate(0, 1, 0)})
+	}
+	b.ReportMetric(float64(len(inv.Vulnerabilities)), "vulns")
+	start := cpuTime()
+	for b.Loop() {
+		Evaluate(p, Input{Inventory: inv, Now: now, Exceptions: ex})
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -88,7 +88,8 @@ type evaluation struct {
 	inv     *inventory.Inventory
 	groups  map[string]*Reason
 	v       *Verdict
-	applied map[int]bool // exceptions that suppressed something
+	applied map[int]bool     // exceptions that suppressed something
+	byID    map[string][]int // unexpired exceptions by upper-case id
 	// kept is the report after suppression; fresh its findings that are
 	// not in the baseline, which CEL rules see (only they can block).
 	kept, fresh inventory.Inventory
@@ -175,10 +176,29 @@ func (e *evaluation) matchRules(origin string, match func(r *Rule) bool) ([]stri
 
 // suppress looks the finding up in the exceptions; true when one applies.
 func (e *evaluation) suppress(f *Finding, ids []string, pkgs []string) bool {
+	if len(e.in.Exceptions) == 0 {
+		return false
+	}
+	if e.byID == nil {
+		// Index the unexpired exceptions by id once: a big ignore file
+		// times many findings must not be a product.
+		e.byID = map[string][]int{}
+		for i := range e.in.Exceptions {
+			if x := &e.in.Exceptions[i]; !x.Expired(e.now) {
+				k := strings.ToUpper(x.ID)
+				e.byID[k] = append(e.byID[k], i)
+			}
+		}
+	}
 	image := e.inv.Artifact.Name
-	for i := range e.in.Exceptions {
+	var cands []int
+	for _, id := range ids {
+		cands = append(cands, e.byID[strings.ToUpper(id)]...)
+	}
+	slices.Sort(cands) // the first entry of the file wins
+	for _, i := range cands {
 		x := &e.in.Exceptions[i]
-		if x.Expired(e.now) || !x.matches(ids, pkgs, f.Path, image) {
+		if !x.matches(ids, pkgs, f.Path, image) {
 			continue
 		}
 		e.applied[i] = true

@@ -40,7 +40,7 @@ func (e *evaluation) packageRules() {
 			}
 			li, path, by := -1, "", ""
 			if len(p.Locations) > 0 {
-				li, path, by = p.Locations[0].LayerIndex, p.Locations[0].Path, p.Locations[0].CreatedBy
+				li, path, by = e.layer(p.Locations[0].LayerIndex, p.Locations[0].LayerDiffID), p.Locations[0].Path, p.Locations[0].CreatedBy
 			}
 			f := Finding{Kind: kindLicense, ID: strings.Join(p.Licenses, " AND "), Package: p.Name, Version: p.Version,
 				Path: path, LayerIndex: layerPtr(li), CreatedBy: e.createdBy(li, by), Origin: e.origin(li),

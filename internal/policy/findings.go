@@ -21,10 +21,7 @@ func (e *evaluation) vulns() {
 	for i := range e.inv.Vulnerabilities {
 		v := &e.inv.Vulnerabilities[i]
 		e.v.Counts.Findings++
-		li := v.Location.LayerIndex
-		if v.Location.Path == "" && li == 0 && v.Location.LayerDiffID == "" {
-			li = -1 // a filesystem or SBOM scan has no layers
-		}
+		li := e.layer(v.Location.LayerIndex, v.Location.LayerDiffID)
 		f := Finding{Kind: kindVuln, ID: v.ID, Severity: severityName(v.Severity), Title: v.Title,
 			Package: v.Package.Name, Version: v.Package.Version, FixedVersion: v.FixedVersion,
 			Path: v.Location.Path, LayerIndex: layerPtr(li), CreatedBy: e.createdBy(li, v.Location.CreatedBy), Origin: e.origin(li),
@@ -148,10 +145,7 @@ func (e *evaluation) secrets() {
 	for i := range e.inv.Secrets {
 		s := &e.inv.Secrets[i]
 		e.v.Counts.Findings++
-		li := s.LayerIndex
-		if s.LayerDiffID == "" && li == 0 {
-			li = -1
-		}
+		li := e.layer(s.LayerIndex, s.LayerDiffID)
 		f := Finding{Kind: kindSecret, ID: s.RuleID, Severity: severityName(s.Severity), Title: s.Title, Path: s.Path, Line: s.Line,
 			LayerIndex: layerPtr(li), CreatedBy: e.createdBy(li, s.CreatedBy), Origin: e.origin(li), Message: s.Title + " " + s.Match}
 		if e.suppress(&f, []string{s.RuleID, s.Fingerprint}, nil) {
@@ -187,10 +181,7 @@ func (e *evaluation) malware() {
 	for i := range e.inv.Malware {
 		m := &e.inv.Malware[i]
 		e.v.Counts.Findings++
-		li := m.LayerIndex
-		if m.LayerDiffID == "" && li == 0 {
-			li = -1
-		}
+		li := e.layer(m.LayerIndex, m.LayerDiffID)
 		f := Finding{Kind: kindMalware, ID: m.Signature, Severity: severityName(cmp.Or(m.Severity, inventory.SeverityCritical)), Path: m.Path,
 			LayerIndex: layerPtr(li), CreatedBy: e.createdBy(li, m.CreatedBy), Origin: e.origin(li)}
 		if e.suppress(&f, []string{m.Signature, m.SHA256}, nil) {
@@ -268,4 +259,13 @@ func (e *evaluation) misconfigs() {
 		key := "misconfig\x00" + m.ID + "\x00" + cmp.Or(m.Fix, m.Title)
 		e.add(f, rules, action, kindOrder[kindMisconfig], key, "", inventory.SeverityRank(m.Severity))
 	}
+}
+
+// layer is a finding's layer index when it names a layer of the image,
+// else -1: a filesystem or SBOM scan has none (and may leave index 0).
+func (e *evaluation) layer(index int, diffID string) int {
+	if index < 0 || (diffID == "" && index >= len(e.inv.Artifact.Layers)) {
+		return -1
+	}
+	return index
 }

@@ -500,3 +500,23 @@ func TestSourcePackageGroup(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// Paths and instructions come from the image: the WHY block never passes
+// their control characters to the terminal.
+func TestWriteTextHostile(t *testing.T) {
+	inv := testInventory()
+	inv.Secrets[0].Path = "/app/\x1b[2J.env\r"
+	inv.Secrets[0].CreatedBy = "COPY . /app\u202e"
+	p := mustParse(t, "  - name: s\n    action: block\n    secrets: {}\n")
+	var b strings.Builder
+	if err := Evaluate(p, Input{Inventory: inv, Now: now}).WriteText(&b, true); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\r\u202e") {
+		t.Errorf("control characters in:\n%q", out)
+	}
+	if !strings.Contains(out, "/app/?[2J.env?") {
+		t.Errorf("path not shown:\n%s", out)
+	}
+}

@@ -725,3 +725,22 @@ func validateSARIF(t *testing.T, log string) {
 		t.Errorf("the SARIF log lacks the findings:\n%.2000s", log)
 	}
 }
+
+// TestGateSBOM: scan sbom gates like scan image; bulkhead's own SBOM keeps
+// the layer and the instruction, so the WHY still says where.
+func TestGateSBOM(t *testing.T) {
+	cache := gateCache(t)
+	img := "docker-archive:" + gateImage(t, nil)
+	bom := filepath.Join(t.TempDir(), "app.cdx.json")
+	if code, _, errOut := runIn(t, cache, "sbom", img, "-o", bom); code != ExitOK {
+		t.Fatalf("sbom: %s", errOut)
+	}
+	code, out, errOut := runIn(t, cache, "scan", "sbom", bom, "--fail-on", "CRITICAL", "--scanners=vuln")
+	if code != ExitBlocked {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	w := why(t, out)
+	if !strings.Contains(w, "upgrade curl 7.88.1-10+deb12u5 → 7.88.1-10+deb12u6 (fixes 1)") || !strings.Contains(w, "layer 1: RUN apt-get install -y curl") {
+		t.Errorf("WHY:\n%s", w)
+	}
+}

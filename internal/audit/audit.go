@@ -248,7 +248,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("audit interrupted: %w", err)
 	}
 	sortResults(a.rep.Results)
+	n := a.rep.Summary.Containers
 	a.rep.Summary = summarize(a.rep.Results)
+	a.rep.Summary.Containers = n
 	return a.rep, nil
 }
 

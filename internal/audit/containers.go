@@ -172,12 +172,12 @@ func (a *auditor) checkContainer(c container.InspectResponse) {
 	// 5.3 SELinux
 	lbl, _ := secOpt("label")
 	switch {
-	case lbl == "disable":
-		a.add("5.3", t, Fail, "SELinux labelling disabled (label=disable)")
-	case hasSecOpt("selinux"):
-		a.add("5.3", t, Pass, fmt.Sprintf("SELinux enabled; process label %q", c.ProcessLabel))
+	case !hasSecOpt("selinux"):
+		a.add("5.3", t, Note, "SELinux is not enabled in the daemon; label options have no effect")
+	case lbl == "disable" || hc.Privileged:
+		a.add("5.3", t, Fail, "SELinux labelling disabled (label=disable or privileged)")
 	default:
-		a.add("5.3", t, Note, "SELinux is not enabled in the daemon")
+		a.add("5.3", t, Pass, fmt.Sprintf("SELinux enabled; process label %q", c.ProcessLabel))
 	}
 
 	// 5.4 capabilities

@@ -103,7 +103,8 @@ func (s *Syslog) Emit(e Event) error {
 	var frame []byte
 	switch s.framing {
 	case Newline:
-		frame = append(msg, '\n')
+		// A line-per-message stream cannot carry a line break inside one.
+		frame = append(bytes.ReplaceAll(msg, []byte("\n"), []byte(" ")), '\n')
 	case OctetCounting:
 		frame = append(strconv.AppendInt(nil, int64(len(msg)), 10), ' ')
 		frame = append(frame, msg...)

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bulkhead-sec/bulkhead/internal/respond"
 )
 
 // Status is a check's outcome.
@@ -400,4 +402,26 @@ func MatchAny(patterns []string, id string) bool {
 		}
 	}
 	return false
+}
+
+// Candidates lists the containers with a FAIL on one of the checks named
+// by forChecks (ids, sections, globs, or "FAIL" for any check), for the
+// response engine.
+func (r *Report) Candidates(forChecks []string) []respond.Candidate {
+	var out []respond.Candidate
+	index := map[string]int{}
+	for _, res := range r.Results {
+		if res.Target.Kind != KindContainer || res.Result != Fail || !MatchAny(forChecks, res.ID) {
+			continue
+		}
+		reason := res.ID + " " + res.Title
+		if i, ok := index[res.Target.ID]; ok {
+			out[i].Reasons = append(out[i].Reasons, reason)
+			continue
+		}
+		index[res.Target.ID] = len(out)
+		out = append(out, respond.Candidate{ID: res.Target.ID, Name: res.Target.Name, State: res.Target.State,
+			Labels: res.Target.Labels, Reasons: []string{reason}})
+	}
+	return out
 }

@@ -33,6 +33,7 @@ type auditFlags struct {
 	forChecks  []string
 	yes        bool
 	allow      []string
+	only       []string
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -83,6 +84,7 @@ touched.`,
 	fl.BoolVar(&f.yes, "yes", false, "with --respond: really stop or pause (default is a dry run)")
 	fl.Bool("no-dry-run", false, "same as --yes")
 	fl.StringSliceVar(&f.allow, "respond-allow", nil, "never respond to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
+	fl.StringSliceVar(&f.only, "respond-only", nil, "respond only to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
 	return cmd
 }
 
@@ -100,15 +102,15 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 		if err != nil {
 			return &exitError{ExitError, err}
 		}
-		var rules []respond.Rule
-		for _, s := range f.allow {
-			r, err := respond.ParseRule(s)
-			if err != nil {
-				return &exitError{ExitError, err}
-			}
-			rules = append(rules, r)
+		allow, err := respond.ParseRules(f.allow)
+		if err != nil {
+			return &exitError{ExitError, err}
 		}
-		responder = &respond.Responder{Mode: mode, Allow: rules, DryRun: !(f.yes || noDryRun), Logger: g.logger, Host: siem.Hostname()}
+		only, err := respond.ParseRules(f.only)
+		if err != nil {
+			return &exitError{ExitError, err}
+		}
+		responder = &respond.Responder{Mode: mode, Allow: allow, Only: only, DryRun: !(f.yes || noDryRun), Logger: g.logger, Host: siem.Hostname()}
 	}
 	if st, err := os.Stat(f.root); err != nil || !st.IsDir() {
 		return &exitError{ExitError, fmt.Errorf("--root %s is not a readable directory", f.root)}
@@ -179,7 +181,7 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 		if len(sinks) > 0 {
 			responder.Sink = sinks
 		}
-		actions, err := responder.Execute(ctx, responder.Plan(Candidates(rep, f.forChecks)))
+		actions, err := responder.Execute(ctx, responder.Plan(rep.Candidates(f.forChecks)))
 		for _, a := range actions {
 			fmt.Fprintln(g.stderr, "respond: "+a.Describe())
 		}
@@ -201,26 +203,6 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 		}
 	}
 	return nil
-}
-
-// Candidates lists the containers with a FAIL on one of the checks named
-// by forChecks (ids, sections, globs, or "FAIL" for any check).
-func Candidates(rep *audit.Report, forChecks []string) []respond.Candidate {
-	var out []respond.Candidate
-	index := map[string]int{}
-	for _, r := range rep.Results {
-		if r.Target.Kind != audit.KindContainer || r.Result != audit.Fail || !audit.MatchAny(forChecks, r.ID) {
-			continue
-		}
-		reason := r.ID + " " + r.Title
-		if i, ok := index[r.Target.ID]; ok {
-			out[i].Reasons = append(out[i].Reasons, reason)
-			continue
-		}
-		index[r.Target.ID] = len(out)
-		out = append(out, respond.Candidate{ID: r.Target.ID, Name: r.Target.Name, State: r.Target.State, Labels: r.Target.Labels, Reasons: []string{reason}})
-	}
-	return out
 }
 
 func dockerClient(host string) (*client.Client, error) {

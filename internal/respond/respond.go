@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,19 @@ func ParseRule(s string) (Rule, error) {
 	return Rule{}, fmt.Errorf("allow-list entry %q: want name=GLOB, label=KEY or label=KEY=VALUE", s)
 }
 
+// ParseRules parses each entry with ParseRule.
+func ParseRules(ss []string) ([]Rule, error) {
+	var out []Rule
+	for _, s := range ss {
+		r, err := ParseRule(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 func (r Rule) String() string {
 	if r.NameGlob != "" {
 		return "name=" + r.NameGlob
@@ -153,6 +167,9 @@ type Responder struct {
 	// Allow keeps matching containers untouched; a container labelled
 	// bulkhead.respond=never is always untouched.
 	Allow []Rule
+	// Only, when set, limits responses to containers matching one of
+	// its rules (a scope: "only my team's containers").
+	Only []Rule
 	// DryRun (the default a caller should choose) plans and reports but
 	// never calls the engine.
 	DryRun bool
@@ -195,6 +212,9 @@ func (r *Responder) Plan(cands []Candidate) []Action {
 					break
 				}
 			}
+		}
+		if a.Outcome == Planned && len(r.Only) > 0 && !slices.ContainsFunc(r.Only, func(rule Rule) bool { return rule.Matches(c) }) {
+			a.Outcome, a.Why = Skipped, "outside the --respond-only scope"
 		}
 		if a.Outcome == Planned {
 			switch {

@@ -261,3 +261,19 @@ func TestRespondAgainstDockerd(t *testing.T) {
 	// A paused container must be unpaused before it can be removed by the cleanup.
 	_ = c.ContainerUnpause(ctx, victimPause)
 }
+
+func BenchmarkPlan10000(b *testing.B) {
+	var cs []respond.Candidate
+	for i := range 10000 {
+		cs = append(cs, respond.Candidate{ID: strings.Repeat("x", 10) + string(rune('a'+i%26)) + time.Duration(i).String(),
+			Name: "svc-" + time.Duration(i).String(), State: "running", Labels: map[string]string{"env": "dev"}, Reasons: []string{"5.5"}})
+	}
+	allow, _ := respond.ParseRules([]string{"name=prod-*", "label=env=prod"})
+	r := &respond.Responder{Mode: respond.Stop, Allow: allow, DryRun: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(r.Plan(cs)) != len(cs) {
+			b.Fatal("lost candidates")
+		}
+	}
+}

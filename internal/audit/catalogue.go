@@ -90,6 +90,8 @@ var catalogue = []Check{
 	{"3.4", "Ensure that docker.socket file permissions are set to 644 or more restrictive", High, "chmod 644 on the docker.socket unit file."},
 	{"3.5", "Ensure that the /etc/docker directory ownership is set to root:root", High, "chown root:root /etc/docker"},
 	{"3.6", "Ensure that /etc/docker directory permissions are set to 755 or more restrictively", High, "chmod 755 /etc/docker"},
+	{"3.7", "Ensure that registry certificate file ownership is set to root:root", High, "chown root:root /etc/docker/certs.d/*/*"},
+	{"3.8", "Ensure that registry certificate file permissions are set to 444 or more restrictively", High, "chmod 444 /etc/docker/certs.d/*/*"},
 	{"3.9", "Ensure that TLS CA certificate file ownership is set to root:root", High, "chown root:root on the file named by tlscacert."},
 	{"3.10", "Ensure that TLS CA certificate file permissions are set to 444 or more restrictively", High, "chmod 444 on the file named by tlscacert."},
 	{"3.11", "Ensure that Docker server certificate file ownership is set to root:root", High, "chown root:root on the file named by tlscert."},

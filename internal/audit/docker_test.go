@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,46 @@ func TestEngineAbsent(t *testing.T) {
 	}
 	if len(rep.Partial) != 1 || !strings.Contains(rep.Partial[0], "containers: not audited") || !strings.Contains(rep.Partial[0], "--docker-host") {
 		t.Errorf("partial = %q, want one clear container-section message", rep.Partial)
+	}
+}
+
+// slowEngine never answers an inspection of "stuck" before the deadline,
+// and fails "broken" with a server error.
+type slowEngine struct{ fakeEngine }
+
+func (s slowEngine) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	switch id {
+	case "stuck":
+		<-ctx.Done()
+		return container.InspectResponse{}, ctx.Err()
+	case "broken":
+		return container.InspectResponse{}, errors.New("Error response from daemon: internal server error")
+	}
+	return s.fakeEngine.ContainerInspect(ctx, id)
+}
+
+func TestSlowAndFailingEngine(t *testing.T) {
+	e := slowEngine{fakeEngine{list: []container.Summary{{ID: "stuck", Names: []string{"/stuck"}}, {ID: "broken"}, {ID: "fine"}}}}
+	start := time.Now()
+	rep, err := Run(context.Background(), Options{Root: t.TempDir(), Engine: e, APITimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 30*time.Second { // hang guard, not a timing test
+		t.Fatalf("audit took %v", d)
+	}
+	got := byContainer(rep)
+	if got["fine"] == nil || got["stuck"] != nil || got["broken"] != nil {
+		t.Errorf("audited %v", len(got))
+	}
+	if rep.Summary.Containers != 1 {
+		t.Errorf("summary containers = %d", rep.Summary.Containers)
+	}
+	joined := strings.Join(rep.Warnings, "\n")
+	if !strings.Contains(joined, "stuck") || !strings.Contains(joined, "deadline exceeded") || !strings.Contains(joined, "internal server error") {
+		t.Errorf("warnings:\n%s", joined)
+	}
+	if len(rep.Partial) != 1 || !strings.Contains(rep.Partial[0], "2 of 3 could not be inspected") {
+		t.Errorf("partial %q", rep.Partial)
 	}
 }

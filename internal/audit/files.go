@@ -56,6 +56,7 @@ func (a *auditor) fileChecks() {
 	if b, err := h.readFile("/etc/group"); err == nil {
 		dockerGID = groupID(b, "docker")
 	}
+	a.registryCertChecks(h, t)
 	for _, r := range rules {
 		if len(r.paths) == 0 {
 			msg := r.what + " is not configured (no TLS on the daemon)"
@@ -143,4 +144,58 @@ func groupID(b []byte, name string) int {
 		}
 	})
 	return id
+}
+
+// maxRegistryCerts bounds the files looked at under /etc/docker/certs.d.
+const maxRegistryCerts = 1000
+
+// registryCertChecks: 3.7 and 3.8 over /etc/docker/certs.d/<registry>/*.
+func (a *auditor) registryCertChecks(h hostFS, t Target) {
+	if !a.sel.enabled("3.7") && !a.sel.enabled("3.8") {
+		return
+	}
+	regs, err := h.glob("/etc/docker/certs.d", "*")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.warn("cannot list /etc/docker/certs.d under %s: %v", a.o.Root, err)
+	}
+	var files []string
+	for _, r := range regs {
+		fs, _ := h.glob(r, "*")
+		files = append(files, fs...)
+		if len(files) > maxRegistryCerts {
+			a.warn("more than %d files under /etc/docker/certs.d; checked the first %d", maxRegistryCerts, maxRegistryCerts)
+			files = files[:maxRegistryCerts]
+			break
+		}
+	}
+	var badOwner, badMode []string
+	n := 0
+	for _, p := range files {
+		fi, err := h.stat(p)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		n++
+		if uid, gid, ok := owner(fi); ok && (uid != 0 || gid != 0) {
+			badOwner = append(badOwner, fmt.Sprintf("%s (%d:%d)", p, uid, gid))
+		}
+		if m := fi.Mode().Perm(); m&^0o444 != 0 {
+			badMode = append(badMode, fmt.Sprintf("%s (%04o)", p, m))
+		}
+	}
+	if n == 0 {
+		a.add("3.7", t, Note, "no registry certificates under /etc/docker/certs.d")
+		a.add("3.8", t, Note, "no registry certificates under /etc/docker/certs.d")
+		return
+	}
+	if len(badOwner) > 0 {
+		a.add("3.7", t, Fail, "not owned by root:root: "+strings.Join(badOwner, ", "))
+	} else {
+		a.add("3.7", t, Pass, fmt.Sprintf("%d registry certificate files owned by root:root", n))
+	}
+	if len(badMode) > 0 {
+		a.add("3.8", t, Fail, "writable or executable: "+strings.Join(badMode, ", "))
+	} else {
+		a.add("3.8", t, Pass, fmt.Sprintf("%d registry certificate files mode 0444 or stricter", n))
+	}
 }

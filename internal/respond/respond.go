@@ -286,7 +286,10 @@ func (r *Responder) Execute(ctx context.Context, actions []Action) ([]Action, er
 		}
 		out[i] = a
 		level := slog.LevelInfo
-		if a.Outcome == Failed {
+		switch a.Outcome {
+		case Done:
+			level = slog.LevelWarn // a container was changed: visible at the default log level
+		case Failed:
 			level = slog.LevelError
 		}
 		logger.Log(ctx, level, "response", "action", string(a.Mode), "container", a.Container, "id", a.ID,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -145,7 +146,7 @@ func findDockerd(h hostFS, a *auditor) (int, []string) {
 	slices.Sort(pids)
 	for _, pid := range pids {
 		base := "/proc/" + strconv.Itoa(pid)
-		comm, err := os.ReadFile(h.real(base + "/comm"))
+		comm, err := h.readFile(base + "/comm")
 		if err != nil || strings.TrimSpace(string(comm)) != "dockerd" {
 			continue
 		}
@@ -173,7 +174,7 @@ func (d *daemonState) source() string {
 		if len(d.args) == 0 {
 			s = append(s, fmt.Sprintf("dockerd (pid %d) with no flags", d.pid))
 		} else {
-			s = append(s, fmt.Sprintf("dockerd (pid %d) flags %q", d.pid, strings.Join(d.args, " ")))
+			s = append(s, fmt.Sprintf("dockerd (pid %d) flags %q", d.pid, strings.Join(maskArgs(d.args), " ")))
 		}
 	}
 	if d.info != nil {
@@ -290,7 +291,7 @@ func (a *auditor) daemonChecks() {
 	}
 
 	if len(c.DefaultUlimits) > 0 {
-		keys := slices.Sorted(mapKeys(c.DefaultUlimits))
+		keys := slices.Sorted(maps.Keys(c.DefaultUlimits))
 		a.add("2.8", t, Pass, ev("default-ulimits set: %s", strings.Join(keys, ", ")))
 	} else {
 		a.add("2.8", t, Info, ev("no default-ulimits; containers inherit the daemon's limits"))
@@ -401,16 +402,6 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // dataRoot is the daemon's data directory on the host.
 func (a *auditor) dataRoot() string {
 	if a.d.info != nil && a.d.info.DockerRootDir != "" {
@@ -420,4 +411,46 @@ func (a *auditor) dataRoot() string {
 		return path.Clean(a.d.merged.DataRoot)
 	}
 	return "/var/lib/docker"
+}
+
+// maskArgs hides the values of dockerd flags that may carry credentials
+// (--log-opt splunk-token=…, anything named token, password or secret).
+func maskArgs(args []string) []string {
+	out := make([]string, len(args))
+	hideNext := false
+	for i, a := range args {
+		if hideNext {
+			out[i], hideNext = maskValue(a), false
+			continue
+		}
+		out[i] = a
+		name, val, has := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || !sensitiveFlag(name) {
+			continue
+		}
+		if has {
+			out[i] = a[:len(a)-len(val)] + maskValue(val)
+		} else {
+			hideNext = true
+		}
+	}
+	return out
+}
+
+func sensitiveFlag(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"log-opt", "token", "password", "secret", "cluster-store-opt"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskValue keeps the key of a key=value pair and hides the value.
+func maskValue(v string) string {
+	if k, _, ok := strings.Cut(v, "="); ok {
+		return k + "=***"
+	}
+	return "***"
 }

@@ -201,7 +201,7 @@ func (a *auditor) auditRuleChecks(h hostFS, t Target) {
 			continue
 		}
 		real, _ := h.resolve(target)
-		if r, ok := watched(rules, target, real, paths); ok {
+		if r, ok := watched(rules, append([]string{target, real}, paths...)...); ok {
 			a.add(at.id, t, Pass, fmt.Sprintf("%s is audited: %q", target, r.Line))
 		} else {
 			a.add(at.id, t, Fail, fmt.Sprintf("no audit rule watches %s (%s)", target, src))
@@ -209,25 +209,16 @@ func (a *auditor) auditRuleChecks(h hostFS, t Target) {
 	}
 }
 
-// watched finds a rule on the path, on any of its other names, or on a
-// directory above it (a -w directory watch is recursive).
-func watched(rules []AuditRule, names ...any) (AuditRule, bool) {
-	var cands []string
-	for _, n := range names {
-		switch v := n.(type) {
-		case string:
-			if v != "" {
-				cands = append(cands, path.Clean(v))
-			}
-		case []string:
-			for _, s := range v {
-				cands = append(cands, path.Clean(s))
-			}
-		}
-	}
+// watched finds a rule on one of the names of a file, or on a directory
+// above it (a -w directory watch is recursive).
+func watched(rules []AuditRule, names ...string) (AuditRule, bool) {
 	for _, r := range rules {
 		rp := path.Clean(r.Path)
-		for _, c := range cands {
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			c := path.Clean(n)
 			if rp == c || (rp != "/" && strings.HasPrefix(c, rp+"/")) {
 				return r, true
 			}

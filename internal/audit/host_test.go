@@ -391,3 +391,24 @@ func TestSelectChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsInDockerdFlagsAreMasked: evidence quotes dockerd's flags but
+// never a credential passed on its command line.
+func TestSecretsInDockerdFlagsAreMasked(t *testing.T) {
+	root := writeRoot(t, map[string]file{
+		"proc/3/comm":    f("dockerd\n", 0o444),
+		"proc/3/cmdline": f("dockerd\x00--log-driver=splunk\x00--log-opt\x00splunk-token=S3CR3T-TOKEN-1\x00--log-opt=splunk-url=https://u:S3CR3T-PASS@x\x00--icc=false\x00", 0o444),
+	})
+	rep := runRoot(t, root)
+	var buf bytes.Buffer
+	if err := Write(&buf, "json", rep, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "S3CR3T") {
+		t.Fatalf("a secret from the dockerd command line is in the report:\n%s", out)
+	}
+	if !strings.Contains(out, "splunk-token=***") || !strings.Contains(out, "--icc=false") {
+		t.Errorf("evidence should keep flag names and other flags: %s", evidence(rep, "2.2"))
+	}
+}

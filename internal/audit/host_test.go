@@ -412,3 +412,23 @@ func TestSecretsInDockerdFlagsAreMasked(t *testing.T) {
 		t.Errorf("evidence should keep flag names and other flags: %s", evidence(rep, "2.2"))
 	}
 }
+
+func TestEventSeverities(t *testing.T) {
+	rep := &Report{Results: []Result{
+		{ID: "5.5", Result: Fail, Severity: Critical},
+		{ID: "5.30", Result: Warn, Severity: Low},
+		{ID: "2.9", Result: Warn, Severity: Critical},
+		{ID: "5.4", Result: Pass, Severity: High},
+		{ID: "1.1.13", Result: Note, Severity: Medium},
+	}}
+	want := []int{2, 5, 4, 6, 6} // crit, notice, warning, info, info
+	evs := Events(rep)
+	if len(evs) != len(want)+1 || evs[5].Kind != "audit-summary" {
+		t.Fatalf("%d events", len(evs))
+	}
+	for i, e := range evs[:5] {
+		if int(e.Severity) != want[i] {
+			t.Errorf("%s %s → syslog %d, want %d", rep.Results[i].Result, rep.Results[i].Severity, e.Severity, want[i])
+		}
+	}
+}

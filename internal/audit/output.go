@@ -47,7 +47,7 @@ func Events(rep *Report) []siem.Event {
 		case Fail:
 			sev = siem.SeverityFor(r.Severity)
 		case Warn:
-			sev = min(siem.Warning, siem.SeverityFor(r.Severity)+1)
+			sev = max(siem.Warning, siem.SeverityFor(r.Severity)) // a WARN is at most a syslog warning
 		case Note:
 			sev = siem.Informational
 		}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,58 +287,74 @@ func (a *auditor) add(id string, t Target, st Status, evidence string) {
 }
 
 // sortResults orders by target (host, daemon, then containers worst
-// first), then status worst first, severity, id.
+// first), then status worst first, severity, id. Keys are computed once:
+// a report on thousands of containers has tens of thousands of results.
 func sortResults(rs []Result) {
-	worst := map[string][2]int{}
-	key := func(t Target) string { return t.Kind + "\x00" + t.ID }
+	type tkey struct{ kind, id string }
+	worst := map[tkey][2]int{}
 	for _, r := range rs {
-		k := key(r.Target)
-		w, ok := worst[k]
+		k := tkey{r.Target.Kind, r.Target.ID}
 		score := [2]int{r.Result.rank(), -SeverityRank(r.Severity)}
-		if !ok || score[0] < w[0] || (score[0] == w[0] && score[1] < w[1]) {
+		if w, ok := worst[k]; !ok || score[0] < w[0] || (score[0] == w[0] && score[1] < w[1]) {
 			worst[k] = score
 		}
 	}
 	kindRank := map[string]int{KindHost: 0, KindDaemon: 1, KindContainer: 2}
-	slices.SortStableFunc(rs, func(x, y Result) int {
-		if c := cmp.Compare(kindRank[x.Target.Kind], kindRank[y.Target.Kind]); c != 0 {
+	type key struct {
+		kind      int
+		worst     [2]int
+		name, tid string
+		rank, sev int
+		id        [4]int
+		idx       int
+	}
+	keys := make([]key, len(rs))
+	for i, r := range rs {
+		keys[i] = key{kindRank[r.Target.Kind], worst[tkey{r.Target.Kind, r.Target.ID}], r.Target.Name, r.Target.ID,
+			r.Result.rank(), -SeverityRank(r.Severity), idNumbers(r.ID), i}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		if c := cmp.Compare(x.kind, y.kind); c != 0 {
 			return c
 		}
-		if x.Target.ID != y.Target.ID {
-			wx, wy := worst[key(x.Target)], worst[key(y.Target)]
-			if c := cmp.Compare(wx[0], wy[0]); c != 0 {
+		if x.tid != y.tid {
+			if c := cmp.Compare(x.worst[0], y.worst[0]); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(wx[1], wy[1]); c != 0 {
+			if c := cmp.Compare(x.worst[1], y.worst[1]); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(x.Target.Name, y.Target.Name); c != 0 {
+			if c := cmp.Compare(x.name, y.name); c != 0 {
 				return c
 			}
-			return cmp.Compare(x.Target.ID, y.Target.ID)
+			return cmp.Compare(x.tid, y.tid)
 		}
-		if c := cmp.Compare(x.Result.rank(), y.Result.rank()); c != 0 {
+		if c := cmp.Compare(x.rank, y.rank); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(SeverityRank(y.Severity), SeverityRank(x.Severity)); c != 0 {
+		if c := cmp.Compare(x.sev, y.sev); c != 0 {
 			return c
 		}
-		return compareIDs(x.ID, y.ID)
+		if c := slices.Compare(x.id[:], y.id[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.idx, y.idx)
 	})
+	sorted := make([]Result, len(rs))
+	for i, k := range keys {
+		sorted[i] = rs[k.idx]
+	}
+	copy(rs, sorted)
 }
 
-// compareIDs orders CIS ids numerically: 1.1.2 before 1.1.10.
-func compareIDs(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) && i < len(bs); i++ {
-		var x, y int
-		fmt.Sscan(as[i], &x)
-		fmt.Sscan(bs[i], &y)
-		if c := cmp.Compare(x, y); c != 0 {
-			return c
-		}
+// idNumbers splits a CIS id into numbers so 1.1.2 sorts before 1.1.10.
+func idNumbers(id string) [4]int {
+	var out [4]int
+	for i, p := range strings.SplitN(id, ".", 4) {
+		n, _ := strconv.Atoi(p)
+		out[i] = n + 1 // 0 means "no component": 5 before 5.1
 	}
-	return cmp.Compare(len(as), len(bs))
+	return out
 }
 
 // selector decides which checks run.

@@ -166,6 +166,9 @@ type Report struct {
 	Partial []string `json:"partial,omitempty"`
 	// Warnings are files that could not be read and containers skipped.
 	Warnings []string `json:"warnings,omitempty"`
+	// Responses are the actions the response engine planned or took on
+	// failing containers (bulkhead audit --respond).
+	Responses []respond.Action `json:"responses,omitempty"`
 }
 
 // Summary counts results.

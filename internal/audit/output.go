@@ -37,8 +37,8 @@ func Write(w io.Writer, format string, rep *Report, o WriteOptions) error {
 	return fmt.Errorf("unknown format %q (use %s)", format, strings.Join(Formats(), ", "))
 }
 
-// Events turns a report into SIEM events: one audit-result per result
-// and one audit-summary at the end.
+// Events turns a report into SIEM events: one audit-result per result,
+// one response-action per response, and one audit-summary at the end.
 func Events(rep *Report) []siem.Event {
 	evs := make([]siem.Event, 0, len(rep.Results)+1)
 	for _, r := range rep.Results {
@@ -64,6 +64,9 @@ func Events(rep *Report) []siem.Event {
 	}
 	if len(rep.Partial) > 0 {
 		data["partial"] = rep.Partial
+	}
+	for _, a := range rep.Responses {
+		evs = append(evs, a.Event(rep.Host))
 	}
 	sev := siem.Informational
 	if s.Fail > 0 {
@@ -132,6 +135,12 @@ func writeTable(w io.Writer, rep *Report, o WriteOptions) error {
 	}
 	for _, t := range e.HostNetwork {
 		fmt.Fprintf(bw, "  host network  %s [%s]: every port it listens on\n", printable(t.String()), t.State)
+	}
+	if len(rep.Responses) > 0 {
+		bw.WriteString("\nResponse\n")
+		for _, a := range rep.Responses {
+			bw.WriteString("  " + printable(a.Describe()) + "\n")
+		}
 	}
 	for _, p := range rep.Partial {
 		bw.WriteString("\nPARTIAL: " + printable(p) + "\n")

@@ -116,6 +116,17 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 		return &exitError{ExitError, fmt.Errorf("--root %s is not a readable directory", f.root)}
 	}
 
+	// A bad --syslog address fails before anything is audited or changed.
+	var remote *siem.Syslog
+	if f.syslog != "" {
+		s, err := siem.Dial(f.syslog)
+		if err != nil {
+			return &exitError{ExitError, fmt.Errorf("%w; check the --syslog address", err)}
+		}
+		defer s.Close()
+		remote = s
+	}
+
 	opts := audit.Options{Root: f.root, Checks: f.checks, Skip: f.skip, Logger: g.logger, APITimeout: f.timeout, Host: siem.Hostname()}
 	cli, err := dockerClient(f.dockerHost)
 	if err != nil {
@@ -139,6 +150,25 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 		g.logger.Warn("audit partial", "reason", p)
 	}
 
+	// Respond before writing, so the report (and the SIEM events) carry
+	// what was done.
+	var respondErr error
+	if responder != nil {
+		if opts.Engine == nil {
+			return &exitError{ExitError, fmt.Errorf("--respond needs the Docker Engine: %v", opts.EngineErr)}
+		}
+		responder.Engine = cli
+		rep.Responses, respondErr = responder.Execute(ctx, responder.Plan(rep.Candidates(f.forChecks)))
+		for _, a := range rep.Responses {
+			fmt.Fprintln(g.stderr, "respond: "+a.Describe())
+		}
+		if len(rep.Responses) == 0 {
+			fmt.Fprintln(g.stderr, "respond: no container fails "+strings.Join(f.forChecks, ","))
+		} else if responder.DryRun {
+			fmt.Fprintln(g.stderr, "respond: dry run, nothing was changed; add --yes to act")
+		}
+	}
+
 	var out io.Writer = g.stdout
 	if f.output != "" {
 		fh, err := os.Create(f.output)
@@ -151,48 +181,13 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 	if err := audit.Write(out, f.format, rep, audit.WriteOptions{All: f.showPassed}); err != nil {
 		return &exitError{ExitError, fmt.Errorf("write report: %w", err)}
 	}
-
-	var sinks siem.Multi
-	if f.syslog != "" {
-		s, err := siem.Dial(f.syslog)
-		if err != nil {
-			return &exitError{ExitError, fmt.Errorf("%w; check the --syslog address", err)}
-		}
-		defer s.Close()
-		sinks = append(sinks, s)
-		if err := audit.Emit(s, rep); err != nil {
+	if remote != nil {
+		if err := audit.Emit(remote, rep); err != nil {
 			return &exitError{ExitError, err}
 		}
 	}
-	if f.format == "jsonl" || f.format == "syslog" {
-		// Response events go to the same stream as the results.
-		if f.format == "jsonl" {
-			sinks = append(sinks, siem.NewJSONL(out))
-		} else {
-			sinks = append(sinks, siem.NewSyslog(out))
-		}
-	}
-
-	if responder != nil {
-		if opts.Engine == nil {
-			return &exitError{ExitError, fmt.Errorf("--respond needs the Docker Engine: %v", opts.EngineErr)}
-		}
-		responder.Engine = cli
-		if len(sinks) > 0 {
-			responder.Sink = sinks
-		}
-		actions, err := responder.Execute(ctx, responder.Plan(rep.Candidates(f.forChecks)))
-		for _, a := range actions {
-			fmt.Fprintln(g.stderr, "respond: "+a.Describe())
-		}
-		if len(actions) == 0 {
-			fmt.Fprintln(g.stderr, "respond: no container fails "+strings.Join(f.forChecks, ","))
-		} else if responder.DryRun {
-			fmt.Fprintln(g.stderr, "respond: dry run, nothing was changed; add --yes to act")
-		}
-		if err != nil {
-			return &exitError{ExitError, fmt.Errorf("respond: %w", err)}
-		}
+	if respondErr != nil {
+		return &exitError{ExitError, fmt.Errorf("respond: %w", respondErr)}
 	}
 
 	if f.exitCode != 0 {

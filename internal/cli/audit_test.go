@@ -151,9 +151,22 @@ func TestAuditRespondCLI(t *testing.T) {
 	// --respond-only keeps other people's containers on this engine out of the test.
 	args := []string{"audit", "--root", t.TempDir(), "--checks", "5.4", "--respond", "stop", "--for", "5.4",
 		"--respond-only", "name=bh-cli-*", "--respond-allow", "name=bh-cli-keep", "-q"}
-	code, _, errOut := run(t, args...)
+	code, out, errOut := run(t, append(args, "--format", "json")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Responses []struct{ Container, Outcome, Why string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]string{}
+	for _, a := range rep.Responses {
+		outcomes[a.Container] = a.Outcome
+	}
+	if outcomes["bh-cli-victim"] != "dry-run" || outcomes["bh-cli-keep"] != "skipped" {
+		t.Errorf("JSON responses %+v", rep.Responses)
 	}
 	for _, want := range []string{"would stop container bh-cli-victim", "skip stop container bh-cli-keep", "allow-listed by name=bh-cli-keep", "dry run, nothing was changed"} {
 		if !strings.Contains(errOut, want) {
@@ -163,9 +176,12 @@ func TestAuditRespondCLI(t *testing.T) {
 	if state(victim) != "running" || state(keep) != "running" {
 		t.Fatal("the dry run changed a container")
 	}
-	code, _, errOut = run(t, append(args, "--yes")...)
+	code, out, errOut = run(t, append(args, "--yes", "--format", "jsonl")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `"kind":"response-action"`) || !strings.Contains(out, `"outcome":"done"`) {
+		t.Errorf("no response-action event in the JSON lines:\n%s", out)
 	}
 	sc := bufio.NewScanner(strings.NewReader(errOut))
 	did := false

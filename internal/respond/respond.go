@@ -139,6 +139,7 @@ type Action struct {
 	Reasons   []string  `json:"reasons"`
 	Outcome   Outcome   `json:"outcome"`
 	Why       string    `json:"why,omitempty"` // why skipped or failed
+	DryRun    bool      `json:"dry_run"`
 	Time      time.Time `json:"time"`
 }
 
@@ -201,7 +202,8 @@ func (r *Responder) Plan(cands []Candidate) []Action {
 			out[i].Reasons = appendNew(out[i].Reasons, c.Reasons...)
 			continue
 		}
-		a := Action{Mode: r.Mode, Container: strings.TrimPrefix(c.Name, "/"), ID: c.ID, Reasons: appendNew(nil, c.Reasons...), Outcome: Planned, Time: r.now()}
+		a := Action{Mode: r.Mode, Container: strings.TrimPrefix(c.Name, "/"), ID: c.ID, Reasons: appendNew(nil, c.Reasons...),
+			Outcome: Planned, DryRun: r.DryRun, Time: r.now()}
 		switch {
 		case c.Labels[NeverLabel] == "never":
 			a.Outcome, a.Why = Skipped, "labelled "+NeverLabel+"=never"
@@ -257,7 +259,7 @@ func (r *Responder) Execute(ctx context.Context, actions []Action) ([]Action, er
 	out := make([]Action, len(actions))
 	var errs []error
 	for i, a := range actions {
-		a.Time = r.now()
+		a.Time, a.DryRun = r.now(), r.DryRun
 		if a.Outcome == Planned {
 			switch {
 			case r.DryRun:
@@ -295,7 +297,7 @@ func (r *Responder) Execute(ctx context.Context, actions []Action) ([]Action, er
 		logger.Log(ctx, level, "response", "action", string(a.Mode), "container", a.Container, "id", a.ID,
 			"outcome", string(a.Outcome), "why", a.Why, "reasons", strings.Join(a.Reasons, "; "))
 		if r.Sink != nil {
-			if err := r.Sink.Emit(r.event(a)); err != nil {
+			if err := r.Sink.Emit(a.Event(r.Host)); err != nil {
 				errs = append(errs, fmt.Errorf("emit response event: %w", err))
 			}
 		}
@@ -303,7 +305,8 @@ func (r *Responder) Execute(ctx context.Context, actions []Action) ([]Action, er
 	return out, errors.Join(errs...)
 }
 
-func (r *Responder) event(a Action) siem.Event {
+// Event is the SIEM event for an action (kind response-action).
+func (a Action) Event(host string) siem.Event {
 	sev := siem.Notice
 	switch a.Outcome {
 	case Done:
@@ -314,12 +317,12 @@ func (r *Responder) event(a Action) siem.Event {
 		sev = siem.Informational
 	}
 	data := map[string]any{
-		"action": string(a.Mode), "outcome": string(a.Outcome), "dry_run": r.DryRun,
+		"action": string(a.Mode), "outcome": string(a.Outcome), "dry_run": a.DryRun,
 		"target":  map[string]any{"kind": "container", "name": a.Container, "id": a.ID},
 		"reasons": a.Reasons,
 	}
 	if a.Why != "" {
 		data["why"] = a.Why
 	}
-	return siem.Event{Time: a.Time, Host: r.Host, Kind: siem.KindResponseAction, Severity: sev, Message: a.Describe(), Data: data}
+	return siem.Event{Time: a.Time, Host: host, Kind: siem.KindResponseAction, Severity: sev, Message: a.Describe(), Data: data}
 }

@@ -1,6 +1,13 @@
 package audit
 
-import "slices"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
 
 // Check describes one CIS Docker Benchmark recommendation bulkhead evaluates.
 type Check struct {
@@ -159,4 +166,34 @@ var catalogue = []Check{
 	{"5.31", "Ensure that the host's user namespaces are not shared", Medium, "Do not run with --userns host."},
 	{"5.32", "Ensure that the Docker socket is not mounted inside any containers", Critical,
 		"Do not mount /var/run/docker.sock (or the containerd socket) into containers; whoever controls it is root on the host."},
+}
+
+// UnknownPatterns returns the patterns (ids, sections, globs; comma lists
+// allowed) that name no check in the catalogue. FAIL and ALL are known.
+func UnknownPatterns(patterns []string) []string {
+	var out []string
+	for _, p := range newSelector(patterns, nil).only {
+		if strings.EqualFold(p, "FAIL") || strings.EqualFold(p, "ALL") {
+			continue
+		}
+		if !slices.ContainsFunc(catalogue, func(c Check) bool { return matchID(p, c.ID) }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// WriteCatalogue lists the checks as a table or JSON.
+func WriteCatalogue(w io.Writer, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(catalogue)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
+	for _, c := range catalogue {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ID, c.Severity, c.Title)
+	}
+	return tw.Flush()
 }

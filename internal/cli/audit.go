@@ -34,6 +34,7 @@ type auditFlags struct {
 	yes        bool
 	allow      []string
 	only       []string
+	list       bool
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -84,11 +85,23 @@ touched.`,
 	fl.BoolVar(&f.yes, "yes", false, "with --respond: really stop or pause (default is a dry run)")
 	fl.Bool("no-dry-run", false, "same as --yes")
 	fl.StringSliceVar(&f.allow, "respond-allow", nil, "never respond to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
+	fl.BoolVar(&f.list, "list-checks", false, "list the checks (id, severity, title) and exit; --format json for JSON")
 	fl.StringSliceVar(&f.only, "respond-only", nil, "respond only to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
 	return cmd
 }
 
 func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) error {
+	if f.list {
+		if err := audit.WriteCatalogue(g.stdout, f.format); err != nil {
+			return &exitError{ExitError, err}
+		}
+		return nil
+	}
+	for flag, pats := range map[string][]string{"--checks": f.checks, "--skip-checks": f.skip, "--for": f.forChecks} {
+		if bad := audit.UnknownPatterns(pats); len(bad) > 0 {
+			return &exitError{ExitError, fmt.Errorf("%s: no check matches %s; bulkhead audit --list-checks lists them", flag, strings.Join(bad, ", "))}
+		}
+	}
 	if !slices.Contains(audit.Formats(), f.format) {
 		return &exitError{ExitError, fmt.Errorf("unknown --format %q (use %s)", f.format, strings.Join(audit.Formats(), ", "))}
 	}

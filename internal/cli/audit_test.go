@@ -124,6 +124,9 @@ func TestAuditBadFlags(t *testing.T) {
 		{"--severity", "huge"},
 		{"--respond", "stop", "--respond-allow", "prod"},
 		{"--syslog", "ftp://x"},
+		{"--checks", "9.9"},
+		{"--skip-checks", "5.5,banana"},
+		{"--respond", "stop", "--for", "5.99"},
 	} {
 		code, _, errOut := run(t, append([]string{"audit", "--docker-host", noDocker, "--root", t.TempDir()}, args...)...)
 		if code != ExitError || errOut == "" {
@@ -196,5 +199,17 @@ func TestAuditRespondCLI(t *testing.T) {
 	}
 	if s := state(keep); s != "running" {
 		t.Errorf("allow-listed container is %s, want running", s)
+	}
+}
+
+func TestAuditListChecks(t *testing.T) {
+	code, out, _ := run(t, "audit", "--list-checks")
+	if code != 0 || !strings.Contains(out, "5.32") || !strings.Contains(out, "CRITICAL") || strings.Count(out, "\n") < 80 {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	_, out, _ = run(t, "audit", "--list-checks", "--format", "json")
+	var cs []map[string]string
+	if err := json.Unmarshal([]byte(out), &cs); err != nil || len(cs) < 80 || cs[0]["remediation"] == "" {
+		t.Errorf("%v: %d checks", err, len(cs))
 	}
 }

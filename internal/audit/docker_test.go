@@ -255,3 +255,48 @@ func TestSlowAndFailingEngine(t *testing.T) {
 		t.Errorf("partial %q", rep.Partial)
 	}
 }
+
+// mildEngine serves "zz-bad" (the fake's privileged container) and
+// "aa-mild" (only missing limits).
+type mildEngine struct{ fakeEngine }
+
+func (m mildEngine) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	if id != "aa-mild" {
+		return m.fakeEngine.ContainerInspect(ctx, id)
+	}
+	return container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/aa-mild", State: &container.State{Status: "exited"},
+			HostConfig: &container.HostConfig{}},
+		Config: &container.Config{Image: "app:1", User: "app"},
+	}, nil
+}
+
+// TestTableWorstFirst: the container with a CRITICAL FAIL is listed
+// before the one with only MEDIUM ones, though its name sorts later.
+func TestTableWorstFirst(t *testing.T) {
+	e := mildEngine{fakeEngine{list: []container.Summary{{ID: "aa-mild"}, {ID: "zz-bad"}}}}
+	rep, err := Run(context.Background(), Options{Root: t.TempDir(), Engine: e, Checks: []string{"4", "5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := Write(&buf, "table", rep, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	bad, mild := strings.Index(out, "CONTAINER zz-bad"), strings.Index(out, "CONTAINER aa-mild")
+	if bad < 0 || mild < 0 || bad > mild {
+		t.Fatalf("want zz-bad before aa-mild:\n%s", out)
+	}
+	// Within a container: FAIL before WARN, CRITICAL before lower severities.
+	section := out[bad:mild]
+	if i, j := strings.Index(section, "FAIL  CRITICAL"), strings.Index(section, "WARN"); i < 0 || j < 0 || i > j {
+		t.Errorf("order inside zz-bad:\n%s", section)
+	}
+	if !strings.Contains(out, "0.0.0.0:80->80/tcp  container zz-bad") || !strings.Contains(out, "2 containers") {
+		t.Errorf("exposure or summary missing:\n%s", out)
+	}
+	if strings.Contains(out, "\n  PASS ") {
+		t.Errorf("PASS rows shown without --all")
+	}
+}

@@ -81,7 +81,7 @@ touched.`,
 	fl.BoolVar(&f.showPassed, "all", false, "list passed and not-applicable (NOTE) checks in the table too")
 	fl.DurationVar(&f.timeout, "timeout", 15*time.Second, "limit for each Docker API call")
 	fl.StringVar(&f.respond, "respond", "", "stop or pause containers that fail the checks named by --for (dry run unless --yes)")
-	fl.StringSliceVar(&f.forChecks, "for", []string{"FAIL"}, "with --respond: CIS ids or sections whose FAIL triggers the response, or FAIL for any")
+	fl.StringSliceVar(&f.forChecks, "for", nil, "with --respond (required): CIS ids or sections whose FAIL triggers the response, or FAIL for any")
 	fl.BoolVar(&f.yes, "yes", false, "with --respond: really stop or pause (default is a dry run)")
 	fl.Bool("no-dry-run", false, "same as --yes")
 	fl.StringSliceVar(&f.allow, "respond-allow", nil, "never respond to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
@@ -114,6 +114,9 @@ func runAudit(ctx context.Context, g *globals, f *auditFlags, noDryRun bool) err
 		mode, err := respond.ParseMode(f.respond)
 		if err != nil {
 			return &exitError{ExitError, err}
+		}
+		if len(f.forChecks) == 0 {
+			return &exitError{ExitError, fmt.Errorf("--respond needs --for: the CIS ids or sections whose FAIL triggers it (--for 5.5,5.32), or --for FAIL for any failing check")}
 		}
 		allow, err := respond.ParseRules(f.allow)
 		if err != nil {

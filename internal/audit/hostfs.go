@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // hostFS reads the host's files under a root directory. Symbolic links
@@ -83,7 +84,15 @@ func (h hostFS) readFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(h.real(r))
+	// A FIFO or device would block or never end: only regular files are read.
+	fi, err := os.Lstat(h.real(r))
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s); not read", p, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(h.real(r), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -135,12 +136,22 @@ func TestHostileRoot(t *testing.T) {
 		"root/proc/5/cmdline":         d(0o755),
 	})
 	root = filepath.Join(root, "root")
+	// A FIFO would block a plain open forever.
+	if err := syscall.Mkfifo(filepath.Join(root, "etc/audit/rules.d-fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "etc/audit/rules.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "etc/audit/rules.d-fifo"), filepath.Join(root, "etc/audit/rules.d/fifo.rules")); err != nil {
+		t.Fatal(err)
+	}
 	rep, err := Run(context.Background(), Options{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
 	joined := strings.Join(rep.Warnings, "\n")
-	for _, want := range []string{"/etc/group", "too many symbolic links", "/etc/fstab", "/etc/audit/audit.rules", "command line cannot be read"} {
+	for _, want := range []string{"/etc/group", "too many symbolic links", "/etc/fstab", "/etc/audit/audit.rules", "command line cannot be read", "fifo.rules is not a regular file"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("warnings do not mention %q:\n%s", want, joined)
 		}

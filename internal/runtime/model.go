@@ -200,3 +200,26 @@ type Image struct {
 	// Containers is how many containers use it (-1 when unknown).
 	Containers int64 `json:"containers"`
 }
+
+// Report is the JSON document of `bulkhead inventory --format json`:
+//
+//	{host, time, partial, warnings, docker, proc, containers[], images[],
+//	 changes{since, added[], removed[], changed[]}}
+//
+// Changes compare this snapshot with the previous stored one of the same
+// host; they are empty on the first run or when no store is used.
+type Report struct {
+	Snapshot
+	Changes Changes `json:"changes"`
+}
+
+// ChangesReport is the JSON document of `bulkhead inventory --changes
+// --format json`: the snapshot's identity and the changes, without the
+// container and image lists.
+type ChangesReport struct {
+	Host     string    `json:"host"`
+	Time     time.Time `json:"time"`
+	Partial  bool      `json:"partial"`
+	Warnings []string  `json:"warnings"`
+	Changes  Changes   `json:"changes"`
+}

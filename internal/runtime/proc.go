@@ -130,9 +130,10 @@ func ScanProc(ctx context.Context, opts ProcOptions) (*ProcResult, error) {
 			continue
 		}
 		match, matched := MatchCgroup(lines)
-		if !matched && (ns == "" || ref.mntNS == "" || !ref.hasRoot) {
+		if !matched && (ns == "" || ref.mntNS == "" || !ref.hasRoot || kernelThread(dir, buf)) {
 			// Without a namespace to compare, only a recognised cgroup
-			// path says "container".
+			// path says "container". Kernel threads (kdevtmpfs) have
+			// mount namespaces of their own and are no container.
 			res.Stats.InHost++
 			continue
 		}
@@ -222,6 +223,22 @@ func hostRef(root string) procRef {
 		return ref
 	}
 	return ref
+}
+
+// kernelThread reports whether the process in dir is kthreadd (PID 2) or
+// one of its children, from /proc/PID/stat: "pid (comm) state ppid …".
+func kernelThread(dir string, buf []byte) bool {
+	stat, err := readSmall(dir+"/stat", buf)
+	if err != nil {
+		return false
+	}
+	pid, _, _ := strings.Cut(stat, " ")
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(stat[i+1:])
+	return pid == "2" || (len(f) >= 2 && f[1] == "2")
 }
 
 func sameMount(a, b MountInfo) bool {

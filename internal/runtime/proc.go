@@ -103,12 +103,11 @@ func ScanProc(ctx context.Context, opts ProcOptions) (*ProcResult, error) {
 		}
 		res.Stats.Processes++
 		dir := root + "/" + name
+		// An unreadable namespace link (EACCES for another user's
+		// process) leaves ns empty; whether the process is gone is
+		// decided by the cgroup read below.
 		ns, nsErr := os.Readlink(dir + "/ns/mnt")
 		if nsErr != nil {
-			if gone(nsErr) {
-				res.Stats.Vanished++
-				continue
-			}
 			ns = ""
 		}
 		if ns != "" && ns == ref.mntNS {

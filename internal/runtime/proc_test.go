@@ -110,7 +110,9 @@ func TestScanProcSynthetic(t *testing.T) {
 	overlay := func(upper, lower1, lower2 string) *RootFS {
 		return &RootFS{FSType: "overlay", Source: "overlay", Root: "/", UpperDir: upper, LowerDirs: []string{lower1, lower2}}
 	}
-	dl := func(u string) *RootFS { return overlay(u, "/var/lib/docker/overlay2/l/AAA", "/var/lib/docker/overlay2/l/BBB") }
+	dl := func(u string) *RootFS {
+		return overlay(u, "/var/lib/docker/overlay2/l/AAA", "/var/lib/docker/overlay2/l/BBB")
+	}
 	want := []Container{
 		{ID: "bhtest1", Name: "bhtest1", Runtime: RuntimeRunc, Sources: []string{SourceProc}, State: "running", PIDs: []int{700},
 			RootFS: &RootFS{FSType: "ext4", Source: "/dev/vda", Root: "/tmp/b/rootfs"}, Bundle: "/tmp/b",

@@ -274,8 +274,8 @@ func containerOf(s container.Summary, ins *container.InspectResponse) Container 
 		if h := b.HostConfig; h != nil {
 			sec := &Security{
 				Privileged:     h.Privileged,
-				CapAdd:         sortedCopy(h.CapAdd),
-				CapDrop:        sortedCopy(h.CapDrop),
+				CapAdd:         capNames(h.CapAdd),
+				CapDrop:        capNames(h.CapDrop),
 				SecurityOpt:    sortedCopy(h.SecurityOpt),
 				NetworkMode:    string(h.NetworkMode),
 				PidMode:        string(h.PidMode),
@@ -352,6 +352,21 @@ func normalize(c *Container) {
 
 func portKey(p Port) string {
 	return fmt.Sprintf("%s|%08s|%08s|%s", p.HostIP, p.HostPort, p.ContainerPort, p.Protocol)
+}
+
+// capNames normalises capability names to the kernel's spelling
+// (CAP_NET_ADMIN): engines before 20.10 keep what the user typed
+// ("net_admin", "NET_ADMIN"), later ones the canonical form. "ALL" stays.
+func capNames(caps []string) []string {
+	out := make([]string, 0, len(caps))
+	for _, c := range caps {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		out = append(out, c)
+	}
+	return sortedCopy(out)
 }
 
 func sortedCopy(s []string) []string {

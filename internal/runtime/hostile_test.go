@@ -126,7 +126,7 @@ func TestDockerFakeEngine(t *testing.T) {
 	web := res.Containers[0]
 	if web.Name != "web" || web.User != "nobody" || web.PodName != "web-0" || web.PodNamespace != "prod" || web.ComposeProject != "shop" ||
 		strings.Join(web.Command, " ") != "sleep 300" || web.Started.IsZero() || web.State != "running" ||
-		web.Security == nil || !web.Security.Privileged || strings.Join(web.Security.CapAdd, ",") != "NET_ADMIN,SYS_ADMIN" ||
+		web.Security == nil || !web.Security.Privileged || strings.Join(web.Security.CapAdd, ",") != "CAP_NET_ADMIN,CAP_SYS_ADMIN" ||
 		len(web.Ports) != 1 || PortString(web.Ports[0]) != "0.0.0.0:8080->80/tcp" ||
 		len(web.Mounts) != 1 || web.Mounts[0].Source != "/var/run/docker.sock" ||
 		len(web.Networks) != 1 || web.Networks[0].IPAddress != "172.17.0.2" ||

@@ -242,4 +242,3 @@ func BenchmarkScanDocker(b *testing.B) {
 		}
 	}
 }
-

@@ -233,7 +233,7 @@ func writeHeader(w io.Writer, snap *runtime.Snapshot) {
 		fmt.Fprintf(w, "  docker %s at %s", snap.Docker.Version, snap.Docker.Host)
 	}
 	if snap.Partial {
-		fmt.Fprintf(w, "  PARTIAL (%d warnings, see stderr)", len(snap.Warnings))
+		fmt.Fprintf(w, "  PARTIAL (%s, see stderr)", plural(len(snap.Warnings), "warning"))
 	}
 	fmt.Fprintln(w)
 }
@@ -326,6 +326,13 @@ func pidsOf(p []int) string {
 		out = append(out, strconv.Itoa(pid))
 	}
 	return strings.Join(out, ",")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func short(id string) string {

@@ -27,7 +27,7 @@ var ErrNothing = errors.New("no inventory source could be read")
 // makes the snapshot partial with a warning saying why; only when every
 // enabled source fails is an error returned (wrapping ErrNothing).
 func Discover(ctx context.Context, opts Options) (*Snapshot, error) {
-	snap := &Snapshot{Host: opts.Host, Time: time.Now().UTC(), Warnings: []string{}, Containers: []Container{}, Images: []Image{}}
+	snap := &Snapshot{Host: opts.Host, Time: time.Now().UTC().Truncate(time.Microsecond), Warnings: []string{}, Containers: []Container{}, Images: []Image{}}
 	if snap.Host == "" {
 		snap.Host, _ = os.Hostname()
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -29,7 +31,7 @@ var ErrNothing = errors.New("no inventory source could be read")
 func Discover(ctx context.Context, opts Options) (*Snapshot, error) {
 	snap := &Snapshot{Host: opts.Host, Time: time.Now().UTC().Truncate(time.Microsecond), Warnings: []string{}, Containers: []Container{}, Images: []Image{}}
 	if snap.Host == "" {
-		snap.Host, _ = os.Hostname()
+		snap.Host = hostName(opts.Proc.Root)
 	}
 	var (
 		dres         *DockerResult
@@ -97,6 +99,21 @@ func Discover(ctx context.Context, opts Options) (*Snapshot, error) {
 		return a.ID < b.ID
 	})
 	return snap, nil
+}
+
+// hostName names the host whose /proc is read: its kernel hostname when a
+// foreign proc root is given (a host's /proc mounted into a container),
+// else ours.
+func hostName(procRoot string) string {
+	if procRoot != "" && filepath.Clean(procRoot) != "/proc" {
+		if b, err := os.ReadFile(filepath.Join(procRoot, "sys", "kernel", "hostname")); err == nil {
+			if h := strings.TrimSpace(string(b)); h != "" && len(h) <= 255 {
+				return h
+			}
+		}
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 // mergeProc adds /proc containers to snap: a container the API listed gets

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -346,5 +347,18 @@ func TestDiscoverMergesAndFlags(t *testing.T) {
 	}
 	if snap.Docker == nil || snap.Proc == nil || snap.Proc.Contained != 2 {
 		t.Errorf("docker=%+v proc=%+v", snap.Docker, snap.Proc)
+	}
+}
+
+func TestHostNameFromProcRoot(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sys", "kernel"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sys", "kernel", "hostname"), []byte("node7\n"), 0o644)
+	snap, err := Discover(context.Background(), Options{NoDocker: true, Proc: ProcOptions{Root: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Host != "node7" {
+		t.Fatalf("host = %q, want the proc root's hostname node7", snap.Host)
 	}
 }

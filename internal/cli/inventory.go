@@ -245,6 +245,9 @@ func writeChanges(w io.Writer, ch runtime.Changes) error {
 	}
 	fmt.Fprintf(w, "CHANGES since %s: %d added, %d removed, %d changed\n", ch.Since.Format("2006-01-02 15:04:05 MST"),
 		len(ch.Added), len(ch.Removed), len(ch.Changed))
+	for _, n := range ch.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
 	for _, c := range ch.Added {
 		fmt.Fprintf(w, "  + %s\n", refString(c))
 	}

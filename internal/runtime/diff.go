@@ -20,6 +20,10 @@ type Changes struct {
 	// Changed are containers present in both (same id, or same name and
 	// runtime when recreated under a new id) whose configuration differs.
 	Changed []ContainerChange `json:"changed"`
+	// Notes say what could not be compared: when a source (the Docker
+	// API, /proc) was read in one snapshot and not the other, its
+	// containers are neither added nor removed.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Empty reports whether nothing changed.
@@ -72,6 +76,24 @@ func Diff(prev, cur *Snapshot) Changes {
 		return ch
 	}
 	ch.Since = prev.Time
+	// A source read on one side only: its containers are unknown on the
+	// other, not added or removed.
+	var skipAdded, skipRemoved func(*Container) bool
+	never := func(*Container) bool { return false }
+	skipAdded, skipRemoved = never, never
+	switch {
+	case prev.Docker != nil && cur.Docker == nil:
+		skipRemoved = func(c *Container) bool { return hasSource(c, SourceAPI) }
+		ch.Notes = append(ch.Notes, "the Docker API did not answer this time: its containers are not reported as removed")
+	case prev.Docker == nil && cur.Docker != nil && prev.Proc != nil:
+		skipAdded = func(c *Container) bool { return hasSource(c, SourceAPI) }
+		ch.Notes = append(ch.Notes, "the Docker API did not answer last time: its containers are not reported as added")
+	}
+	if prev.Proc != nil && cur.Proc == nil {
+		prevSkip := skipRemoved
+		skipRemoved = func(c *Container) bool { return prevSkip(c) || !hasSource(c, SourceAPI) }
+		ch.Notes = append(ch.Notes, "/proc could not be read this time: containers seen only there are not reported as removed")
+	}
 	old := make(map[string]*Container, len(prev.Containers))
 	for i := range prev.Containers {
 		old[prev.Containers[i].ID] = &prev.Containers[i]
@@ -106,11 +128,13 @@ func Diff(prev, cur *Snapshot) Changes {
 			ch.Changed = append(ch.Changed, ContainerChange{ContainerRef: RefOf(*c), PreviousID: o.ID, Fields: f})
 			continue
 		}
-		ch.Added = append(ch.Added, RefOf(*c))
+		if !skipAdded(c) {
+			ch.Added = append(ch.Added, RefOf(*c))
+		}
 	}
 	for i := range prev.Containers {
 		o := &prev.Containers[i]
-		if !matched[o.ID] {
+		if !matched[o.ID] && !skipRemoved(o) {
 			ch.Removed = append(ch.Removed, RefOf(*o))
 		}
 	}
@@ -143,6 +167,11 @@ func compare(o, c *Container) []FieldChange {
 	}
 	scalar("id", o.ID, c.ID, false)
 	scalar("runtime", o.Runtime, c.Runtime, false)
+	if hasSource(o, SourceAPI) != hasSource(c, SourceAPI) {
+		// Seen through the API on one side only: the API's fields are
+		// unknown on the other, not changed.
+		return f
+	}
 	scalar("image", o.Image, c.Image, false)
 	scalar("imageID", o.ImageID, c.ImageID, false)
 	scalar("command", strings.Join(o.Command, " "), strings.Join(c.Command, " "), false)
@@ -170,6 +199,15 @@ func compare(o, c *Container) []FieldChange {
 		list("security.devices", a.Devices, b.Devices, true)
 	}
 	return f
+}
+
+func hasSource(c *Container, src string) bool {
+	for _, s := range c.Sources {
+		if s == src {
+			return true
+		}
+	}
+	return false
 }
 
 // setDiff returns the elements of b not in a, and of a not in b, sorted.

@@ -19,6 +19,9 @@ import (
 // id, bundle and init PID. It is killed and deleted when the test ends.
 func runcContainer(t *testing.T) (id, bundle string, pid int) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a runc container; skipped in -short mode")
+	}
 	need := func(msg string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)

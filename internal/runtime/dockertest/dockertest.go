@@ -32,6 +32,9 @@ const Label = "bulkhead-test"
 // Client returns a client for DOCKER_HOST (or the default socket).
 func Client(tb testing.TB) *client.Client {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs the Docker Engine; skipped in -short mode")
+	}
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		tb.Fatal(err)

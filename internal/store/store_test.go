@@ -25,12 +25,12 @@ const postgresEnv = "BULKHEAD_TEST_POSTGRES"
 // backend opens a fresh, empty store.
 type backend struct {
 	name string
-	open func(t *testing.T) Store
+	open func(t testing.TB) Store
 }
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) Store {
+		{"sqlite", func(t testing.TB) Store {
 			s, err := Open(context.Background(), filepath.Join(t.TempDir(), "inv.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -45,7 +45,7 @@ func backends() []backend {
 // openPostgres opens a store in a schema of its own, dropped at the end, so
 // tests never see each other's rows. Without a reachable server the test
 // skips, or fails when CI=true.
-func openPostgres(t *testing.T) Store {
+func openPostgres(t testing.TB) Store {
 	t.Helper()
 	dsn := os.Getenv(postgresEnv)
 	missing := func(why string) {

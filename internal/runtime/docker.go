@@ -190,6 +190,17 @@ func ScanDocker(ctx context.Context, opts DockerOptions) (*DockerResult, error) 
 		}
 		res.Containers = append(res.Containers, s.c)
 	}
+	// The engine leaves an image's container count at -1 unless asked to
+	// compute it (a slow disk-usage call); count from what we listed.
+	uses := map[string]int64{}
+	for _, c := range res.Containers {
+		uses[c.ImageID]++
+	}
+	for i := range res.Images {
+		if res.Images[i].Containers < 0 {
+			res.Images[i].Containers = uses[res.Images[i].ID]
+		}
+	}
 	return res, nil
 }
 

@@ -145,7 +145,7 @@ func TestDockerFakeEngine(t *testing.T) {
 	if !strings.Contains(joined, "removed while the inventory ran") || !strings.Contains(joined, "boom") {
 		t.Errorf("warnings = %q", res.Warnings)
 	}
-	if len(res.Images) != 1 || len(res.Images[0].RepoTags) != 1 {
+	if len(res.Images) != 1 || len(res.Images[0].RepoTags) != 1 || res.Images[0].Containers != 2 {
 		t.Errorf("images = %+v", res.Images)
 	}
 }

@@ -197,7 +197,7 @@ type Image struct {
 	RepoDigests []string  `json:"repoDigests,omitempty"`
 	Size        int64     `json:"size"` // bytes
 	Created     time.Time `json:"created,omitzero"`
-	// Containers is how many containers use it (-1 when unknown).
+	// Containers is how many containers (in any state) use it.
 	Containers int64 `json:"containers"`
 }
 

@@ -189,11 +189,18 @@ func ScanProc(ctx context.Context, opts ProcOptions) (*ProcResult, error) {
 		c.PIDs = append(c.PIDs, pid)
 	}
 
+	var storage *containersStorage
 	for _, id := range order {
 		c := byID[id]
 		sort.Ints(c.PIDs)
 		if hostRoot != "-" {
 			enrichFromState(c, hostRoot)
+			if c.Runtime == RuntimePodman || c.Runtime == RuntimeCRIO {
+				if storage == nil {
+					storage = readContainersStorage(hostRoot)
+				}
+				storage.enrich(c)
+			}
 		}
 		res.Containers = append(res.Containers, *c)
 	}
@@ -346,5 +353,65 @@ func enrichFromState(c *Container, hostRoot string) {
 			}
 			return
 		}
+	}
+}
+
+// containersStorage is what containers/storage (Podman, CRI-O, Buildah)
+// records: which image each container was made from, and image names.
+type containersStorage struct {
+	containers map[string]csContainer
+	images     map[string][]string // image id → names
+}
+
+type csContainer struct {
+	ID      string   `json:"id"`
+	Names   []string `json:"names"`
+	Image   string   `json:"image"`
+	Created string   `json:"created"`
+}
+
+// readContainersStorage reads the overlay driver's containers.json and
+// images.json under hostRoot; missing or malformed files leave it empty.
+func readContainersStorage(hostRoot string) *containersStorage {
+	cs := &containersStorage{containers: map[string]csContainer{}, images: map[string][]string{}}
+	base := filepath.Join(hostRoot, "var/lib/containers/storage")
+	if data, err := readLimited(filepath.Join(base, "overlay-containers", "containers.json"), 4*maxStateFile); err == nil {
+		var list []csContainer
+		if json.Unmarshal([]byte(data), &list) == nil {
+			for _, c := range list {
+				cs.containers[c.ID] = c
+			}
+		}
+	}
+	if data, err := readLimited(filepath.Join(base, "overlay-images", "images.json"), 4*maxStateFile); err == nil {
+		var list []struct {
+			ID    string   `json:"id"`
+			Names []string `json:"names"`
+		}
+		if json.Unmarshal([]byte(data), &list) == nil {
+			for _, im := range list {
+				cs.images[im.ID] = im.Names
+			}
+		}
+	}
+	return cs
+}
+
+func (cs *containersStorage) enrich(c *Container) {
+	rec, ok := cs.containers[c.ID]
+	if !ok {
+		return
+	}
+	if len(rec.Names) > 0 && rec.Names[0] != "" {
+		c.Name = rec.Names[0]
+	}
+	if rec.Image != "" {
+		c.ImageID = "sha256:" + rec.Image
+		if names := cs.images[rec.Image]; len(names) > 0 {
+			c.Image = names[0]
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, rec.Created); err == nil {
+		c.Created = t.UTC()
 	}
 }

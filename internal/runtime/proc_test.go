@@ -103,6 +103,13 @@ func TestScanProcSynthetic(t *testing.T) {
 	os.MkdirAll(stDir, 0o755)
 	os.WriteFile(filepath.Join(stDir, "state.json"), []byte(`{"id":"bhtest1","created":"2026-11-28T09:51:14.550873909Z","config":{"labels":["bundle=/tmp/b"]}}`), 0o644)
 
+	// containers/storage records of the Podman container.
+	csDir := filepath.Join(root, "var/lib/containers/storage")
+	os.MkdirAll(filepath.Join(csDir, "overlay-containers"), 0o755)
+	os.MkdirAll(filepath.Join(csDir, "overlay-images"), 0o755)
+	os.WriteFile(filepath.Join(csDir, "overlay-containers", "containers.json"), []byte(`[{"id":"`+strings.Repeat("d", 64)+`","names":["db"],"image":"`+strings.Repeat("f", 64)+`","created":"2026-11-28T08:00:00Z"}]`), 0o644)
+	os.WriteFile(filepath.Join(csDir, "overlay-images", "images.json"), []byte(`[{"id":"`+strings.Repeat("f", 64)+`","names":["docker.io/library/postgres:16"]}]`), 0o644)
+
 	res, err := ScanProc(context.Background(), ProcOptions{Root: procDir})
 	if err != nil {
 		t.Fatal(err)
@@ -123,8 +130,9 @@ func TestScanProcSynthetic(t *testing.T) {
 		{ID: idB, Name: idB, Runtime: RuntimeContainerd, Sources: []string{SourceProc}, State: "running", PIDs: []int{300}, RootFS: dl("/var/lib/containerd/s/40/fs")},
 		{ID: strings.Repeat("c", 64), Name: strings.Repeat("c", 64), Runtime: RuntimeCRIO, Sources: []string{SourceProc}, State: "running", PIDs: []int{400},
 			RootFS: dl("/var/lib/containers/storage/overlay/c/diff")},
-		{ID: strings.Repeat("d", 64), Name: strings.Repeat("d", 64), Runtime: RuntimePodman, Sources: []string{SourceProc}, State: "running", PIDs: []int{500},
-			RootFS: dl("/var/lib/containers/storage/overlay/d/diff")},
+		{ID: strings.Repeat("d", 64), Name: "db", Runtime: RuntimePodman, Sources: []string{SourceProc}, State: "running", PIDs: []int{500},
+			RootFS: dl("/var/lib/containers/storage/overlay/d/diff"), Image: "docker.io/library/postgres:16", ImageID: "sha256:" + strings.Repeat("f", 64),
+			Created: time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)},
 		{ID: "web01", Name: "web01", Runtime: RuntimeLXC, Sources: []string{SourceProc}, State: "running", PIDs: []int{600},
 			RootFS: &RootFS{FSType: "ext4", Source: "/dev/sda1", Root: "/var/lib/lxc/web01/rootfs"}},
 	}

@@ -22,7 +22,8 @@ type ProcOptions struct {
 	// mounted elsewhere (/host/proc) or a synthetic tree works the same.
 	Root string
 	// HostRoot is the host's / as seen from here, used to find runtime
-	// state files (Docker's config.v2.json, runc's state.json) that name a
+	// state files (Docker's config.v2.json, runc's state.json, Podman and
+	// CRI-O's containers/storage JSON) that name a
 	// container's image or bundle. Default: the parent of Root ("/" for
 	// "/proc"). "-" disables the lookup.
 	HostRoot string

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -67,20 +70,77 @@ func (e *DockerError) Error() string {
 
 func (e *DockerError) Unwrap() error { return e.Err }
 
+// maxAPIResponse bounds one Docker API response body; a list of ten
+// thousand containers is a few tens of MB. A variable for tests.
+var maxAPIResponse int64 = 256 << 20
+
+// errResponseTooLarge is returned for a response over maxAPIResponse.
+var errResponseTooLarge = errors.New("Docker API response too large")
+
 // NewDockerClient builds an API client from the environment (DOCKER_HOST,
 // DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION), with host
-// overriding DOCKER_HOST when set. The API version is negotiated.
-func NewDockerClient(host string) (*client.Client, error) {
+// overriding DOCKER_HOST when set. The API version is negotiated, and no
+// response body may exceed maxAPIResponse. Call the returned func to close.
+func NewDockerClient(host string) (*client.Client, func(), error) {
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
 	}
-	cli, err := client.NewClientWithOpts(opts...)
+	// Build once to let the library configure transport, socket and TLS
+	// from the environment; then use that configuration through a
+	// transport that caps response sizes.
+	base, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker client for %q: %w", host, err)
+		return nil, nil, fmt.Errorf("docker client for %q: %w", host, err)
 	}
-	return cli, nil
+	hc := base.HTTPClient()
+	hc.Transport = limitTransport{hc.Transport}
+	scheme := "http"
+	if os.Getenv(client.EnvOverrideCertPath) != "" { // the condition under which FromEnv configures TLS
+		scheme = "https"
+	}
+	cli, err := client.NewClientWithOpts(append(opts, client.WithHost(base.DaemonHost()), client.WithHTTPClient(hc), client.WithScheme(scheme))...)
+	if err != nil {
+		base.Close()
+		return nil, nil, fmt.Errorf("docker client for %q: %w", host, err)
+	}
+	return cli, func() { cli.Close(); base.Close() }, nil
 }
+
+// limitTransport caps each response body at maxAPIResponse.
+type limitTransport struct{ base http.RoundTripper }
+
+func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: maxAPIResponse}
+	return resp, nil
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := b.rc.Read(one[:]); n == 0 && err != nil {
+			return 0, err // the body ended exactly at the limit
+		}
+		return 0, fmt.Errorf("%w (over %d MB)", errResponseTooLarge, maxAPIResponse>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
 
 // ScanDocker lists every container (all states) and image of the Docker
 // Engine and inspects each container. A container removed between list and
@@ -93,11 +153,11 @@ func ScanDocker(ctx context.Context, opts DockerOptions) (*DockerResult, error) 
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
-	cli, err := NewDockerClient(opts.Host)
+	cli, closeClient, err := NewDockerClient(opts.Host)
 	if err != nil {
 		return nil, err
 	}
-	defer cli.Close()
+	defer closeClient()
 	host := cli.DaemonHost()
 
 	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, opts.Timeout) }

@@ -305,6 +305,33 @@ func TestDockerInspectHangs(t *testing.T) {
 	}
 }
 
+// TestDockerHugeResponse: an endless container list is cut off at the
+// response cap, not read into memory.
+func TestDockerHugeResponse(t *testing.T) {
+	old := maxAPIResponse
+	maxAPIResponse = 1 << 20
+	t.Cleanup(func() { maxAPIResponse = old })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Api-Version", "1.41")
+		if !strings.HasSuffix(r.URL.Path, "/containers/json") {
+			w.Write([]byte(`{}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`[`))
+		entry, _ := json.Marshal(listEntry(idA, "web"))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(append(entry, ',')); err != nil {
+				return
+			}
+		}
+	})
+	_, err := ScanDocker(context.Background(), DockerOptions{Host: serveUnix(t, h), Timeout: 20 * time.Second})
+	if err == nil || !errors.Is(err, errResponseTooLarge) {
+		t.Fatalf("err = %v, want the response cap", err)
+	}
+}
+
 func TestDiscoverNothing(t *testing.T) {
 	_, err := Discover(context.Background(), Options{
 		Docker: DockerOptions{Host: "unix://" + filepath.Join(t.TempDir(), "none.sock"), Timeout: time.Second},

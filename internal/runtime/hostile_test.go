@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -387,5 +388,29 @@ func TestHostNameFromProcRoot(t *testing.T) {
 	}
 	if snap.Host != "node7" {
 		t.Fatalf("host = %q, want the proc root's hostname node7", snap.Host)
+	}
+}
+
+// BenchmarkScanDockerFake inventories a fake engine with 200 containers:
+// bulkhead's own cost (client, JSON, merge) without a real daemon's.
+func BenchmarkScanDockerFake(b *testing.B) {
+	f := &fakeEngine{inspect: func(id string) (int, any) { return 200, inspectBody(id, "c-"+id[:8]) }}
+	for i := range 200 {
+		id := fmt.Sprintf("%064x", i)
+		f.list = append(f.list, listEntry(id, "c-"+id[:8]))
+	}
+	sock := filepath.Join(b.TempDir(), "d.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: f}
+	go srv.Serve(ln)
+	defer srv.Close()
+	for b.Loop() {
+		res, err := ScanDocker(context.Background(), DockerOptions{Host: "unix://" + sock})
+		if err != nil || len(res.Containers) != 200 {
+			b.Fatalf("%v, %d containers", err, len(res.Containers))
+		}
 	}
 }

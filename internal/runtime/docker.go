@@ -197,8 +197,9 @@ func ScanDocker(ctx context.Context, opts DockerOptions) (*DockerResult, error) 
 		res.Warnings = append(res.Warnings, (&DockerError{Host: host, Op: "listing images", Err: err}).Error())
 	} else {
 		for _, im := range imgs {
-			res.Images = append(res.Images, imageOf(im))
-			digests[im.ID] = im.RepoDigests
+			out := imageOf(im)
+			res.Images = append(res.Images, out)
+			digests[im.ID] = out.RepoDigests
 		}
 		sort.Slice(res.Images, func(i, j int) bool { return res.Images[i].ID < res.Images[j].ID })
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reply(f.images())
 			return
 		}
-		reply(200, []map[string]any{{"Id": "sha256:" + strings.Repeat("e", 64), "RepoTags": []string{"demo:1", "<none>:<none>"}, "RepoDigests": []string{"demo@sha256:" + strings.Repeat("f", 64)}, "Size": 42, "Created": 1700000000, "Containers": -1}})
+		reply(200, []map[string]any{{"Id": "sha256:" + strings.Repeat("e", 64), "RepoTags": []string{"demo:1", "<none>:<none>"}, "RepoDigests": []string{"demo@sha256:" + strings.Repeat("f", 64), "<none>@<none>"}, "Size": 42, "Created": 1700000000, "Containers": -1}})
 	default:
 		reply(404, "page not found")
 	}
@@ -132,7 +133,7 @@ func TestDockerFakeEngine(t *testing.T) {
 		len(web.Ports) != 1 || PortString(web.Ports[0]) != "0.0.0.0:8080->80/tcp" ||
 		len(web.Mounts) != 1 || web.Mounts[0].Source != "/var/run/docker.sock" ||
 		len(web.Networks) != 1 || web.Networks[0].IPAddress != "172.17.0.2" ||
-		len(web.ImageDigests) != 1 {
+		!slices.Equal(web.ImageDigests, []string{"demo@sha256:" + strings.Repeat("f", 64)}) {
 		t.Errorf("web = %+v", web)
 	}
 	flaky := res.Containers[1]

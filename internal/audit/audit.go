@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/respond"
 )
 
@@ -49,27 +50,15 @@ func (s Status) rank() int {
 
 // Severities, the same words bulkhead uses for every finding.
 const (
-	Critical = "CRITICAL"
-	High     = "HIGH"
-	Medium   = "MEDIUM"
-	Low      = "LOW"
-	Unknown  = "UNKNOWN"
+	Critical = inventory.SeverityCritical
+	High     = inventory.SeverityHigh
+	Medium   = inventory.SeverityMedium
+	Low      = inventory.SeverityLow
+	Unknown  = inventory.SeverityUnknown
 )
 
 // SeverityRank orders severities, CRITICAL highest (4); unknown words are 0.
-func SeverityRank(s string) int {
-	switch strings.ToUpper(s) {
-	case Critical:
-		return 4
-	case High:
-		return 3
-	case Medium:
-		return 2
-	case Low:
-		return 1
-	}
-	return 0
-}
+func SeverityRank(s string) int { return inventory.SeverityRank(s) }
 
 // Target kinds.
 const (

@@ -1,0 +1,421 @@
+package drift
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+)
+
+// hashPrefix is how many hex digits of a sha256 findings show.
+const hashPrefix = 16
+
+// plan sorts docker diff entries into what needs reading.
+type plan struct {
+	files   []string // added or changed, not known to be directories
+	added   map[string]bool
+	deleted []string
+	pkgdb   []string // package database files added, changed or deleted
+}
+
+// planChanges sorts the diff. A path with changed children is a directory
+// (docker lists the parents of every change) and is not read.
+func planChanges(changes []container.FilesystemChange) *plan {
+	parents := map[string]bool{}
+	for _, c := range changes {
+		p := path.Clean("/" + c.Path)
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+			if parents[d] {
+				break
+			}
+			parents[d] = true
+		}
+	}
+	pl := &plan{added: map[string]bool{}}
+	for _, c := range changes {
+		p := path.Clean("/" + c.Path)
+		if isPackageDB(p) {
+			pl.pkgdb = append(pl.pkgdb, p)
+		}
+		switch c.Kind {
+		case container.ChangeDelete:
+			pl.deleted = append(pl.deleted, p)
+		case container.ChangeAdd, container.ChangeModify:
+			if parents[p] {
+				continue
+			}
+			if c.Kind == container.ChangeAdd {
+				pl.added[p] = true
+			}
+			pl.files = append(pl.files, p)
+		}
+	}
+	return pl
+}
+
+// imagePaths are the paths whose image version the check needs.
+func (pl *plan) imagePaths() map[string]bool {
+	want := map[string]bool{}
+	for _, p := range pl.files {
+		if !pl.added[p] {
+			want[p] = true
+		}
+	}
+	for _, p := range pl.deleted {
+		want[p] = true
+	}
+	for _, p := range pl.pkgdb {
+		want[p] = true
+	}
+	return want
+}
+
+// systemDir reports whether p is under a directory whose every change
+// matters: /usr, /bin, /sbin, /lib*, /etc.
+func systemDir(p string) bool {
+	top, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	switch {
+	case top == "usr" || top == "bin" || top == "sbin" || top == "etc":
+		return true
+	case strings.HasPrefix(top, "lib"):
+		return true
+	}
+	return false
+}
+
+// fileState is a file as read from one side, image or container.
+type fileState struct {
+	mode      fs.FileMode
+	size      int64
+	link      string
+	head      []byte // first SniffSize bytes of a regular file
+	sha256    string // hex, of the first MaxRead bytes
+	truncated bool   // larger than MaxRead
+	content   []byte // whole content, for package databases only
+}
+
+func (f *fileState) isDir() bool     { return f.mode.IsDir() }
+func (f *fileState) isLink() bool    { return f.mode&fs.ModeSymlink != 0 }
+func (f *fileState) isRegular() bool { return f.mode.IsRegular() }
+
+// hashBounded hashes the first max bytes of r and keeps its first
+// SniffSize bytes; keep > 0 also keeps up to keep bytes of content.
+func hashBounded(r io.Reader, max int64, keep int64) (sum string, head, content []byte, n int64, err error) {
+	h := sha256.New()
+	headBuf := make([]byte, 0, 4096)
+	var contentBuf []byte
+	buf := make([]byte, 32<<10)
+	for n < max {
+		want := int64(len(buf))
+		if max-n < want {
+			want = max - n
+		}
+		m, rerr := r.Read(buf[:want])
+		if m > 0 {
+			h.Write(buf[:m])
+			if len(headBuf) < SniffSize {
+				take := min(m, SniffSize-len(headBuf))
+				headBuf = append(headBuf, buf[:take]...)
+			}
+			if keep > 0 && int64(len(contentBuf)) < keep {
+				take := min(int64(m), keep-int64(len(contentBuf)))
+				contentBuf = append(contentBuf, buf[:take]...)
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return "", nil, nil, n, rerr
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), headBuf, contentBuf, n, nil
+}
+
+// errGone marks a path that no longer exists in the container.
+var errGone = errors.New("no longer in the container")
+
+// readContainerFile reads one path from the container with
+// CopyFromContainer: its stat, and for a regular file its first bytes and
+// bounded hash. A directory's archive is never read past its first header.
+func readContainerFile(ctx context.Context, cli Client, id, p string, maxRead, keep int64) (*fileState, error) {
+	rc, st, err := cli.CopyFromContainer(ctx, id, p)
+	if err != nil {
+		if client.IsErrNotFound(err) || strings.Contains(err.Error(), "no such file") || strings.Contains(err.Error(), "Could not find the file") {
+			return nil, errGone
+		}
+		return nil, err
+	}
+	defer rc.Close()
+	f := &fileState{mode: st.Mode, size: st.Size, link: st.LinkTarget}
+	if !f.isRegular() {
+		return f, nil
+	}
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %s from container: %w", p, err)
+	}
+	if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		return f, nil
+	}
+	f.size = hdr.Size
+	sum, head, content, n, err := hashBounded(tr, maxRead, keep)
+	if err != nil {
+		return nil, fmt.Errorf("read %s from container: %w", p, err)
+	}
+	f.sha256, f.head, f.content = sum, head, content
+	f.truncated = n < hdr.Size
+	return f, nil
+}
+
+// checkFiles reads every added or changed file from the container and
+// turns the diff into findings.
+func (d *Detector) checkFiles(ctx context.Context, res *Result, id string, pl *plan, img *imageIndex) error {
+	type job struct {
+		path string
+		old  *fileState
+		cur  *fileState
+		err  error
+	}
+	var jobs []*job
+	for _, p := range pl.files {
+		var old *fileState
+		if !pl.added[p] && img != nil {
+			old = img.files[p]
+			if old != nil && old.isDir() {
+				continue
+			}
+		}
+		jobs = append(jobs, &job{path: p, old: old})
+	}
+	ch := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(d.opts.Parallel, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				j.cur, j.err = readContainerFile(ctx, d.cli, id, j.path, d.opts.MaxRead, 0)
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	gone := 0
+	for _, j := range jobs {
+		switch {
+		case errors.Is(j.err, errGone):
+			gone++
+			continue
+		case j.err != nil && client.IsErrNotFound(j.err):
+			return fmt.Errorf("container %s disappeared during the check", res.Container.Name)
+		case j.err != nil:
+			res.warnf("%s: %v", j.path, j.err)
+			continue
+		}
+		if f, ok := classifyFile(j.path, pl.added[j.path], j.old, j.cur); ok {
+			res.Findings = append(res.Findings, f)
+		}
+	}
+	if gone > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d changed paths were gone when read (the container is still changing)", gone))
+	}
+	for _, p := range pl.deleted {
+		var old *fileState
+		if img != nil {
+			old = img.files[p]
+		}
+		res.Findings = append(res.Findings, classifyDeleted(p, old))
+	}
+	return nil
+}
+
+// classifyFile turns one added or changed path into a finding, or none
+// when the change does not matter (a plain file outside system
+// directories, a directory, an unchanged rewrite).
+func classifyFile(p string, added bool, old, cur *fileState) (Finding, bool) {
+	if cur.isDir() {
+		return Finding{}, false
+	}
+	if old == nil {
+		added = true
+	}
+	f := Finding{Path: p, Detail: Detail{Change: "C"}}
+	if added {
+		f.Detail.Change = "A"
+	}
+	f.Detail.NewSize = ptr(cur.size)
+	f.Detail.NewMode = cur.mode.String()
+	f.Detail.NewSHA256 = short(cur.sha256)
+	f.Detail.Truncated = cur.truncated
+	if old != nil {
+		f.Detail.OldSize = ptr(old.size)
+		f.Detail.OldMode = old.mode.String()
+		f.Detail.OldSHA256 = short(old.sha256)
+		f.Detail.Truncated = f.Detail.Truncated || old.truncated
+	}
+	if cur.isLink() {
+		if !systemDir(p) {
+			return Finding{}, false
+		}
+		f.Detail.FileType = "symlink"
+		f.Detail.LinkTarget = cur.link
+		f.Detail.NewSize, f.Detail.OldSize = nil, nil
+		if old != nil && old.isLink() && old.link == cur.link {
+			return Finding{}, false
+		}
+		f.Kind, f.Severity = KindModified, low
+		if added {
+			f.Kind = KindAdded
+		}
+		if strings.HasPrefix(p, "/etc/") {
+			f.Severity = medium
+		}
+		return f, true
+	}
+	if !cur.isRegular() {
+		// Devices, fifos, sockets: only under system directories.
+		if !systemDir(p) {
+			return Finding{}, false
+		}
+		f.Kind, f.Severity = KindModified, low
+		if added {
+			f.Kind = KindAdded
+		}
+		f.Detail.Note = "not a regular file"
+		return f, true
+	}
+	ft := Sniff(cur.head, cur.mode)
+	f.Detail.FileType = ft.String()
+	sameContent := old != nil && old.isRegular() && old.size == cur.size && old.sha256 == cur.sha256
+	if sameContent {
+		// A copy-up without a content change (touch, chown, chmod): worth
+		// saying only if the mode changed, a new setuid bit above all.
+		if old.mode == cur.mode {
+			return Finding{}, false
+		}
+		f.Kind, f.Severity = KindModified, low
+		f.Detail.Note = "mode changed, content unchanged"
+		if cur.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 && old.mode&(fs.ModeSetuid|fs.ModeSetgid) == 0 {
+			f.Severity = high
+			f.Detail.Note = "setuid/setgid bit added, content unchanged"
+		}
+		return f, true
+	}
+	elfish := ft == TypeExecutable || ft == TypeLibrary || ft == TypeELFOther
+	switch {
+	case LibraryName(p) && (elfish || systemDir(p)), ft == TypeLibrary:
+		f.Kind, f.Severity = KindModifiedLibrary, medium
+		if added {
+			f.Kind = KindAddedLibrary
+		}
+	case ft.Runnable():
+		f.Kind, f.Severity = KindModifiedExecutable, high
+		if added {
+			f.Kind = KindAddedExecutable
+		}
+	case systemDir(p):
+		f.Kind, f.Severity = KindModified, low
+		if added {
+			f.Kind = KindAdded
+		}
+		if strings.HasPrefix(p, "/etc/") {
+			f.Severity = medium
+		}
+	default:
+		return Finding{}, false
+	}
+	return f, true
+}
+
+func classifyDeleted(p string, old *fileState) Finding {
+	f := Finding{Path: p, Kind: KindDeleted, Severity: low, Detail: Detail{Change: "D"}}
+	if strings.HasPrefix(p, "/etc/") {
+		f.Severity = medium
+	}
+	if old != nil {
+		f.Detail.OldMode = old.mode.String()
+		switch {
+		case old.isDir():
+			f.Detail.FileType = "directory"
+		case old.isLink():
+			f.Detail.FileType = "symlink"
+			f.Detail.LinkTarget = old.link
+		case old.isRegular():
+			f.Detail.OldSize = ptr(old.size)
+			f.Detail.OldSHA256 = short(old.sha256)
+			f.Detail.FileType = Sniff(old.head, old.mode).String()
+		}
+	}
+	return f
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func short(sum string) string {
+	if len(sum) > hashPrefix {
+		return sum[:hashPrefix]
+	}
+	return sum
+}
+
+var kindOrder = map[Kind]int{
+	KindExecNotInImage: 0, KindExecModified: 1, KindAddedExecutable: 2, KindModifiedExecutable: 3,
+	KindAddedLibrary: 4, KindModifiedLibrary: 5, KindModified: 6, KindAdded: 7, KindDeleted: 8,
+	KindPackageInstalled: 9, KindPackageRemoved: 10, KindPackageChanged: 11,
+}
+
+func severityRank(s string) int {
+	switch s {
+	case high:
+		return 3
+	case medium:
+		return 2
+	case low:
+		return 1
+	}
+	return 0
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Container.ID != b.Container.ID {
+			return a.Container.Name < b.Container.Name
+		}
+		if ra, rb := severityRank(a.Severity), severityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		if a.Kind != b.Kind {
+			return kindOrder[a.Kind] < kindOrder[b.Kind]
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Detail.Package < b.Detail.Package
+	})
+}

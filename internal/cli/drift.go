@@ -104,7 +104,7 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 			if ctx.Err() != nil {
 				return &exitError{ExitError, ctx.Err()}
 			}
-			if !named && strings.Contains(err.Error(), "not found") {
+			if !named && (errors.Is(err, drift.ErrContainerGone) || errors.Is(err, drift.ErrNotFound)) {
 				g.logger.Warn("container exited before it was checked", "container", id[:min(12, len(id))])
 				continue
 			}

@@ -12,6 +12,7 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -22,6 +23,13 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 )
+
+// ErrContainerGone is returned when the container is removed while it is
+// checked.
+var ErrContainerGone = errContainerGone
+
+// ErrNotFound is returned for a container the engine does not know.
+var ErrNotFound = errors.New("not found")
 
 // Kind of a drift finding. The strings are part of the JSON output.
 type Kind string
@@ -201,7 +209,7 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 	info, err := d.cli.ContainerInspect(ctx, containerID)
 	if err != nil {
 		if client.IsErrNotFound(err) {
-			return nil, fmt.Errorf("container %s: not found (docker ps lists the running ones)", containerID)
+			return nil, fmt.Errorf("container %s: %w (docker ps lists the running ones)", containerID, ErrNotFound)
 		}
 		return nil, fmt.Errorf("inspect container %s: %w", containerID, err)
 	}
@@ -223,7 +231,7 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 	changes, err := d.cli.ContainerDiff(ctx, info.ID)
 	if err != nil {
 		if client.IsErrNotFound(err) {
-			return nil, fmt.Errorf("container %s disappeared during the check", res.Container.Name)
+			return nil, fmt.Errorf("container %s: %w", res.Container.Name, errContainerGone)
 		}
 		return nil, fmt.Errorf("docker diff %s: %w", res.Container.Name, err)
 	}

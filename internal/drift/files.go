@@ -147,13 +147,24 @@ func hashBounded(r io.Reader, max int64, keep int64) (sum string, head, content 
 // errGone marks a path that no longer exists in the container.
 var errGone = errors.New("no longer in the container")
 
+// errContainerGone marks a container removed during the check.
+var errContainerGone = errors.New("container removed during the check")
+
+func isNoSuchContainer(err error) bool {
+	return client.IsErrNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "no such container")
+}
+
 // readContainerFile reads one path from the container with
 // CopyFromContainer: its stat, and for a regular file its first bytes and
 // bounded hash. A directory's archive is never read past its first header.
 func readContainerFile(ctx context.Context, cli Client, id, p string, maxRead, keep int64) (*fileState, error) {
 	rc, st, err := cli.CopyFromContainer(ctx, id, p)
 	if err != nil {
-		if client.IsErrNotFound(err) || strings.Contains(err.Error(), "no such file") || strings.Contains(err.Error(), "Could not find the file") {
+		// Both a missing file and a missing container are 404s.
+		if isNoSuchContainer(err) {
+			return nil, errContainerGone
+		}
+		if client.IsErrNotFound(err) {
 			return nil, errGone
 		}
 		return nil, err
@@ -231,8 +242,8 @@ feed:
 		case errors.Is(j.err, errGone):
 			gone++
 			continue
-		case j.err != nil && client.IsErrNotFound(j.err):
-			return fmt.Errorf("container %s disappeared during the check", res.Container.Name)
+		case errors.Is(j.err, errContainerGone):
+			return fmt.Errorf("container %s: %w", res.Container.Name, errContainerGone)
 		case j.err != nil:
 			res.warnf("%s: %v", j.path, j.err)
 			continue

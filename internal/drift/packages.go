@@ -153,6 +153,9 @@ func (d *Detector) checkPackages(ctx context.Context, res *Result, id string, pl
 		cur, err := readContainerFile(ctx, d.cli, id, p, d.opts.MaxDB+1, d.opts.MaxDB+1)
 		switch {
 		case errors.Is(err, errGone):
+		case errors.Is(err, errContainerGone):
+			res.warnf("%s: %v", p, err)
+			return
 		case err != nil:
 			res.warnf("%s: %v", p, err)
 			continue

@@ -1,0 +1,319 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/bulkhead-sec/bulkhead/internal/source"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
+)
+
+// testImage is built once per test binary from the fixture rootfs.
+const testImage = "bulkhead-drift-test:base"
+
+const testLabel = "bulkhead-test"
+
+// dockerEngine connects to DOCKER_HOST or the default socket. Without an
+// engine the test is skipped, except in CI, where it fails.
+func dockerEngine(tb testing.TB) *client.Client {
+	tb.Helper()
+	cli, err := source.DockerClient("")
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err = cli.Ping(ctx); err != nil {
+			cli.Close()
+		}
+	}
+	if err != nil {
+		msg := "dockerd not reachable: .ci/run must start it (scripts/start-dockerd.sh starts one): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	tb.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+var imageOnce sync.Once
+var imageErr error
+
+// ensureImage imports the fixture rootfs (Debian 12) as testImage, as
+// `tar -C rootfs-base -c . | docker import - testImage`.
+func ensureImage(tb testing.TB, cli *client.Client) {
+	tb.Helper()
+	dir := filepath.Join(fixture.Dir(tb), "rootfs-base")
+	imageOnce.Do(func() {
+		ctx := context.Background()
+		tar := exec.Command("tar", "-C", dir, "-c", ".")
+		out, err := tar.StdoutPipe()
+		if err != nil {
+			imageErr = err
+			return
+		}
+		if err := tar.Start(); err != nil {
+			imageErr = err
+			return
+		}
+		rc, err := cli.ImageImport(ctx, image.ImportSource{Source: out, SourceName: "-"}, testImage, image.ImportOptions{})
+		if err != nil {
+			tar.Wait()
+			imageErr = fmt.Errorf("docker import: %w", err)
+			return
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if werr := tar.Wait(); err == nil && werr != nil {
+			err = fmt.Errorf("tar: %w", werr)
+		}
+		imageErr = err
+	})
+	if imageErr != nil {
+		tb.Fatalf("build test image: %v", imageErr)
+	}
+}
+
+// runContainer starts a labelled container of testImage running cmd and
+// removes it when the test ends.
+func runContainer(tb testing.TB, cli *client.Client, cmd ...string) string {
+	tb.Helper()
+	ensureImage(tb, cli)
+	ctx := context.Background()
+	c, err := cli.ContainerCreate(ctx, &container.Config{
+		Image:  testImage,
+		Cmd:    cmd,
+		Labels: map[string]string{testLabel: "1"},
+	}, &container.HostConfig{}, nil, nil, "")
+	if err != nil {
+		tb.Fatalf("create container: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		tb.Fatalf("start container: %v", err)
+	}
+	return c.ID
+}
+
+// waitExe waits until the container's init process runs exe: the
+// container's script has done its work and exec'd its last program.
+func waitExe(tb testing.TB, cli *client.Client, id, exe string) int {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		info, err := cli.ContainerInspect(context.Background(), id)
+		if err != nil {
+			tb.Fatalf("inspect: %v", err)
+		}
+		if info.State != nil && !info.State.Running && info.State.ExitCode != 0 {
+			tb.Fatalf("container exited with %d", info.State.ExitCode)
+		}
+		if info.State != nil && info.State.Pid > 0 {
+			if got, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(info.State.Pid), "exe")); err == nil && got == exe {
+				return info.State.Pid
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("container %s never ran %s", id[:12], exe)
+	return 0
+}
+
+type want struct {
+	kind Kind
+	path string
+	sev  string
+	pkg  string
+}
+
+func summarize(fs []Finding) []want {
+	var out []want
+	for _, f := range fs {
+		out = append(out, want{f.Kind, f.Path, f.Severity, f.Detail.Package})
+	}
+	return out
+}
+
+func TestDockerDrift(t *testing.T) {
+	cli := dockerEngine(t)
+	ensureImage(t, cli)
+	tests := []struct {
+		name   string
+		cmd    string
+		exe    string
+		want   []want
+		checks func(t *testing.T, res *Result, pid int)
+	}{
+		{
+			name: "untouched",
+			cmd:  "exec sleep 300",
+			exe:  "/usr/bin/sleep",
+		},
+		{
+			name: "drop and execute",
+			cmd:  "cp /bin/sleep /tmp/x; chmod +x /tmp/x; exec /tmp/x 300",
+			exe:  "/tmp/x",
+			want: []want{
+				{KindExecNotInImage, "/tmp/x", high, ""},
+				{KindAddedExecutable, "/tmp/x", high, ""},
+			},
+			checks: func(t *testing.T, res *Result, pid int) {
+				f := res.Findings[0]
+				if !slices.Contains(f.Detail.PIDs, pid) || f.Detail.Cmdline != "/tmp/x 300" {
+					t.Errorf("exec finding: pids %v cmdline %q, want pid %d and \"/tmp/x 300\"", f.Detail.PIDs, f.Detail.Cmdline, pid)
+				}
+				if f.Detail.NewSHA256 != res.Findings[1].Detail.NewSHA256 || f.Detail.NewSHA256 == "" {
+					t.Errorf("process hash %q and file hash %q differ", f.Detail.NewSHA256, res.Findings[1].Detail.NewSHA256)
+				}
+			},
+		},
+		{
+			name: "drop, execute, delete",
+			cmd:  "cp /bin/sleep /tmp/y; chmod +x /tmp/y; /tmp/y 300 & sleep 0.5; rm /tmp/y; exec sleep 300",
+			exe:  "/usr/bin/sleep",
+			want: []want{{KindExecNotInImage, "/tmp/y", high, ""}},
+			checks: func(t *testing.T, res *Result, _ int) {
+				if !res.Findings[0].Detail.ExeDeleted {
+					t.Errorf("exeDeleted not set: %+v", res.Findings[0].Detail)
+				}
+			},
+		},
+		{
+			name: "same-path replacement",
+			cmd:  "cp /bin/sleep /usr/bin/true; exec /usr/bin/true 300",
+			exe:  "/usr/bin/true",
+			want: []want{
+				{KindExecModified, "/usr/bin/true", high, ""},
+				{KindModifiedExecutable, "/usr/bin/true", high, ""},
+			},
+			checks: func(t *testing.T, res *Result, _ int) {
+				d := res.Findings[0].Detail
+				if d.OldSHA256 == d.NewSHA256 || d.OldSize == nil || d.NewSize == nil || *d.OldSize == *d.NewSize {
+					t.Errorf("exec-modified detail does not show the difference: %+v", d)
+				}
+			},
+		},
+		{
+			name: "passwd edited",
+			cmd:  "echo 'evil:x:0:0::/:/bin/sh' >> /etc/passwd; exec sleep 300",
+			exe:  "/usr/bin/sleep",
+			want: []want{{KindModified, "/etc/passwd", medium, ""}},
+			checks: func(t *testing.T, res *Result, _ int) {
+				d := res.Findings[0].Detail
+				if d.OldSize == nil || d.NewSize == nil || *d.NewSize != *d.OldSize+int64(len("evil:x:0:0::/:/bin/sh\n")) {
+					t.Errorf("sizes: %+v", d)
+				}
+			},
+		},
+		{
+			name: "library dropped",
+			cmd:  "mkdir -p /opt/x; cp /usr/lib/x86_64-linux-gnu/libz.so.1 /opt/x/libevil.so; exec sleep 300",
+			exe:  "/usr/bin/sleep",
+			want: []want{{KindAddedLibrary, "/opt/x/libevil.so", medium, ""}},
+		},
+		{
+			name: "packages",
+			cmd: "dpkg --purge --force-depends debian-archive-keyring >/dev/null 2>&1; " +
+				"sed -i '/^Package: gpgv$/,/^$/ s/^Version: .*/Version: 9.9-9/' /var/lib/dpkg/status; " +
+				"printf '\\nPackage: evil-tool\\nStatus: install ok installed\\nArchitecture: amd64\\nVersion: 6.6.6\\n' >> /var/lib/dpkg/status; " +
+				"exec sleep 300",
+			exe: "/usr/bin/sleep",
+			checks: func(t *testing.T, res *Result, _ int) {
+				var got []string
+				for _, f := range res.Findings {
+					if strings.HasPrefix(string(f.Kind), "package-") {
+						got = append(got, fmt.Sprintf("%s %s %s>%s", f.Kind, f.Detail.Package, f.Detail.OldVersion, f.Detail.NewVersion))
+					}
+				}
+				wantPkgs := []string{
+					"package-installed evil-tool >6.6.6",
+					"package-removed debian-archive-keyring " + fixtureVersion(t, "debian-archive-keyring") + ">",
+					"package-changed gpgv " + fixtureVersion(t, "gpgv") + ">9.9-9",
+				}
+				slices.Sort(got)
+				slices.Sort(wantPkgs)
+				if !slices.Equal(got, wantPkgs) {
+					t.Errorf("package findings:\n got %q\nwant %q", got, wantPkgs)
+				}
+			},
+		},
+	}
+	d := New(cli, Options{TempDir: t.TempDir()})
+	defer d.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := runContainer(t, cli, "sh", "-c", tt.cmd)
+			pid := waitExe(t, cli, id, tt.exe)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			res, err := d.Detect(ctx, id[:12])
+			if err != nil {
+				t.Fatalf("Detect: %v", err)
+			}
+			if res.Container.ID != id || !res.Running || res.Image != testImage || res.Processes < 1 {
+				t.Errorf("result header: %+v", res)
+			}
+			if len(res.Warnings) > 0 {
+				t.Errorf("warnings: %q", res.Warnings)
+			}
+			if tt.want != nil || tt.checks == nil {
+				if got := summarize(res.Findings); !slices.Equal(got, tt.want) {
+					t.Errorf("findings:\n got %+v\nwant %+v", got, tt.want)
+				}
+			}
+			for _, f := range res.Findings {
+				if f.Container.ID != id || f.Image != testImage {
+					t.Errorf("finding without its container: %+v", f)
+				}
+			}
+			if tt.checks != nil && !t.Failed() {
+				tt.checks(t, res, pid)
+			}
+		})
+	}
+}
+
+// fixtureVersion is the version of pkg in the fixture's dpkg status.
+func fixtureVersion(t *testing.T, pkg string) string {
+	b, err := os.ReadFile(filepath.Join(fixture.Dir(t), "rootfs-base", "var/lib/dpkg/status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur string
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Package: "); ok {
+			cur = v
+		}
+		if v, ok := strings.CutPrefix(line, "Version: "); ok && cur == pkg {
+			return v
+		}
+	}
+	t.Fatalf("fixture has no package %s", pkg)
+	return ""
+}
+
+// leftovers lists containers the tests left behind.
+func leftovers(t *testing.T, cli *client.Client) int {
+	l, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", testLabel+"=1"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(l)
+}

@@ -212,8 +212,10 @@ func MaskCmdline(b []byte) string {
 			s = "****"
 			maskNext = false
 		case strings.Contains(s, "="):
-			k, _, _ := strings.Cut(s, "=")
-			if secretArg.MatchString(k) {
+			// "--password=x", "--opt=token=x", "sh -c 'app --key=x'":
+			// a secret word anywhere before the last '=' masks the value.
+			if secretArg.MatchString(s[:strings.LastIndexByte(s, '=')]) {
+				k, _, _ := strings.Cut(s, "=")
 				s = k + "=****"
 			}
 			maskNext = false

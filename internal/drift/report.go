@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -86,7 +88,23 @@ func writeTable(w io.Writer, r *Report) {
 	for _, f := range r.Findings {
 		byID[f.Container.ID] = append(byID[f.Container.ID], f)
 	}
-	for i, c := range r.Containers {
+	// Worst container first: highest severity, then most findings.
+	worst := func(c ContainerSummary) int {
+		w := 0
+		for _, f := range byID[c.Container.ID] {
+			w = max(w, severityRank(f.Severity))
+		}
+		return w
+	}
+	cs := slices.Clone(r.Containers)
+	sort.SliceStable(cs, func(i, j int) bool {
+		wi, wj := worst(cs[i]), worst(cs[j])
+		if wi != wj {
+			return wi > wj
+		}
+		return len(byID[cs[i].Container.ID]) > len(byID[cs[j].Container.ID])
+	})
+	for i, c := range cs {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}

@@ -1,0 +1,129 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+)
+
+// hookClient runs afterDiff once docker diff has answered: the container
+// can then stop or vanish in the middle of a check.
+type hookClient struct {
+	*client.Client
+	afterDiff func()
+}
+
+func (h *hookClient) ContainerDiff(ctx context.Context, id string) ([]container.FilesystemChange, error) {
+	c, err := h.Client.ContainerDiff(ctx, id)
+	h.afterDiff()
+	return c, err
+}
+
+func TestDockerHostile(t *testing.T) {
+	cli := dockerEngine(t)
+	ensureImage(t, cli)
+	const drop = "cp /bin/sleep /tmp/x; chmod +x /tmp/x; exec /tmp/x 300"
+
+	t.Run("container exits mid-check", func(t *testing.T) {
+		id := runContainer(t, cli, "sh", "-c", drop)
+		waitExe(t, cli, id, "/tmp/x")
+		h := &hookClient{Client: cli, afterDiff: func() {
+			timeout := 0
+			if err := cli.ContainerStop(context.Background(), id, container.StopOptions{Timeout: &timeout}); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		}}
+		res, err := Detect(context.Background(), h, id, Options{TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("Detect: %v", err)
+		}
+		if !res.Partial || len(res.Warnings) == 0 {
+			t.Errorf("a check whose processes vanished is not marked partial: %+v", res)
+		}
+		got := summarize(res.Findings)
+		if !slices.Contains(got, want{KindAddedExecutable, "/tmp/x", high, ""}) {
+			t.Errorf("file drift lost when the container stopped: %+v", got)
+		}
+	})
+
+	t.Run("container removed mid-check", func(t *testing.T) {
+		id := runContainer(t, cli, "sh", "-c", drop)
+		waitExe(t, cli, id, "/tmp/x")
+		h := &hookClient{Client: cli, afterDiff: func() {
+			if err := cli.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true}); err != nil {
+				t.Errorf("remove: %v", err)
+			}
+		}}
+		_, err := Detect(context.Background(), h, id, Options{TempDir: t.TempDir()})
+		if !errors.Is(err, ErrContainerGone) {
+			t.Fatalf("Detect of a removed container: %v, want ErrContainerGone", err)
+		}
+	})
+
+	t.Run("huge added files are read bounded", func(t *testing.T) {
+		const pad = 200 << 20
+		id := runContainer(t, cli, "sh", "-c",
+			"head -c 209715200 /dev/zero > /tmp/big; cp /bin/sleep /tmp/bigexe; head -c 209715200 /dev/zero >> /tmp/bigexe; chmod +x /tmp/bigexe; exec sleep 300")
+		waitExe(t, cli, id, "/usr/bin/sleep")
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		res, err := Detect(context.Background(), cli, id, Options{TempDir: t.TempDir(), MaxRead: 1 << 20})
+		if err != nil {
+			t.Fatalf("Detect: %v", err)
+		}
+		runtime.ReadMemStats(&after)
+		if len(res.Findings) != 1 {
+			t.Fatalf("findings: %+v", summarize(res.Findings))
+		}
+		f := res.Findings[0]
+		if f.Kind != KindAddedExecutable || f.Path != "/tmp/bigexe" || !f.Detail.Truncated || f.Detail.NewSize == nil || *f.Detail.NewSize < pad {
+			t.Errorf("huge executable: %+v", f)
+		}
+		// The 400 MB added are not read: allocation stays far below them.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 100<<20 {
+			t.Errorf("allocated %d MB for a check bounded at 1 MB per file", alloc>>20)
+		}
+		t.Logf("check of 400 MB of added files, 1 MiB read bound: %v, %d MB allocated", time.Since(start), (after.TotalAlloc-before.TotalAlloc)>>20)
+	})
+
+	t.Run("unreadable proc", func(t *testing.T) {
+		id := runContainer(t, cli, "sh", "-c", drop)
+		waitExe(t, cli, id, "/tmp/x")
+		res, err := Detect(context.Background(), cli, id, Options{TempDir: t.TempDir(), ProcRoot: t.TempDir() + "/nothing"})
+		if err != nil {
+			t.Fatalf("Detect: %v", err)
+		}
+		if !res.Partial || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "--proc-root") {
+			t.Errorf("warnings %q partial %v: want one that names --proc-root", res.Warnings, res.Partial)
+		}
+		if got := summarize(res.Findings); !slices.Equal(got, []want{{KindAddedExecutable, "/tmp/x", high, ""}}) {
+			t.Errorf("findings without /proc: %+v", got)
+		}
+	})
+
+	t.Run("no such container", func(t *testing.T) {
+		_, err := Detect(context.Background(), cli, "bulkhead-no-such-container", Options{})
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("cancelled", func(t *testing.T) {
+		id := runContainer(t, cli, "sh", "-c", drop)
+		waitExe(t, cli, id, "/tmp/x")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := Detect(ctx, cli, id, Options{TempDir: t.TempDir()}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled Detect: %v", err)
+		}
+	})
+}

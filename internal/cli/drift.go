@@ -25,6 +25,7 @@ type driftFlags struct {
 	maxRead     int64
 	parallel    int
 	noProcesses bool
+	apiOnly     bool
 }
 
 func newDriftCmd(g *globals) *cobra.Command {
@@ -65,6 +66,7 @@ Exit codes: 0 done, 1 (with --exit-code 1) drift found, 2 error.`,
 	fl.Int64Var(&f.maxRead, "max-file-read", 64<<20, "bytes read and hashed of any one file at most")
 	fl.IntVar(&f.parallel, "parallel", 4, "files read from a container at once")
 	fl.BoolVar(&f.noProcesses, "no-processes", false, "do not check the containers' processes")
+	fl.BoolVar(&f.apiOnly, "api-only", false, "read container files only through the Engine API, not from overlay2 directories on this host (slower)")
 	return cmd
 }
 
@@ -93,6 +95,7 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 		MaxRead:     f.maxRead,
 		Parallel:    f.parallel,
 		NoProcesses: f.noProcesses,
+		APIOnly:     f.apiOnly,
 		TempDir:     filepath.Join(g.cacheDir, "tmp"),
 	})
 	defer d.Close()

@@ -255,36 +255,47 @@ func TestDockerDrift(t *testing.T) {
 			},
 		},
 	}
-	d := New(cli, Options{TempDir: t.TempDir()})
-	defer d.Close()
+	// Each case runs once per way of reading the container's files: from
+	// its overlay2 directory on this host, and through the Engine API.
+	detectors := map[string]*Detector{
+		"host": New(cli, Options{TempDir: t.TempDir()}),
+		"api":  New(cli, Options{TempDir: t.TempDir(), APIOnly: true}),
+	}
+	for _, d := range detectors {
+		defer d.Close()
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := runContainer(t, cli, "sh", "-c", tt.cmd)
 			pid := waitExe(t, cli, id, tt.exe)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			res, err := d.Detect(ctx, id[:12])
-			if err != nil {
-				t.Fatalf("Detect: %v", err)
-			}
-			if res.Container.ID != id || !res.Running || res.Image != testImage || res.Processes < 1 {
-				t.Errorf("result header: %+v", res)
-			}
-			if len(res.Warnings) > 0 {
-				t.Errorf("warnings: %q", res.Warnings)
-			}
-			if tt.want != nil || tt.checks == nil {
-				if got := summarize(res.Findings); !slices.Equal(got, tt.want) {
-					t.Errorf("findings:\n got %+v\nwant %+v", got, tt.want)
-				}
-			}
-			for _, f := range res.Findings {
-				if f.Container.ID != id || f.Image != testImage {
-					t.Errorf("finding without its container: %+v", f)
-				}
-			}
-			if tt.checks != nil && !t.Failed() {
-				tt.checks(t, res, pid)
+			for _, mode := range []string{"host", "api"} {
+				t.Run(mode, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					defer cancel()
+					res, err := detectors[mode].Detect(ctx, id[:12])
+					if err != nil {
+						t.Fatalf("Detect: %v", err)
+					}
+					if res.Container.ID != id || !res.Running || res.Image != testImage || res.Processes < 1 || res.FilesFrom != mode {
+						t.Errorf("result header: %+v", res)
+					}
+					if len(res.Warnings) > 0 {
+						t.Errorf("warnings: %q", res.Warnings)
+					}
+					if tt.want != nil || tt.checks == nil {
+						if got := summarize(res.Findings); !slices.Equal(got, tt.want) {
+							t.Errorf("findings:\n got %+v\nwant %+v", got, tt.want)
+						}
+					}
+					for _, f := range res.Findings {
+						if f.Container.ID != id || f.Image != testImage {
+							t.Errorf("finding without its container: %+v", f)
+						}
+					}
+					if tt.checks != nil && !t.Failed() {
+						tt.checks(t, res, pid)
+					}
+				})
 			}
 		})
 	}

@@ -99,9 +99,12 @@ type Result struct {
 	Image     string       `json:"image"`
 	ImageID   string       `json:"imageID"`
 	Running   bool         `json:"running"`
-	Changes   int          `json:"changes"`   // entries of docker diff
-	Processes int          `json:"processes"` // processes checked
-	Findings  []Finding    `json:"findings"`
+	// FilesFrom says how the container's files were read: "host" (its
+	// overlay2 upper directory) or "api" (CopyFromContainer).
+	FilesFrom string    `json:"filesFrom"`
+	Changes   int       `json:"changes"`   // entries of docker diff
+	Processes int       `json:"processes"` // processes checked
+	Findings  []Finding `json:"findings"`
 	// Partial is set when part of the check could not be done; Warnings
 	// say which.
 	Partial  bool     `json:"partial,omitempty"`
@@ -145,6 +148,10 @@ type Options struct {
 	TempDir string
 	// NoProcesses skips the process check.
 	NoProcesses bool
+	// APIOnly reads the container's files only through the Engine API
+	// (CopyFromContainer), never from its overlay2 directory on this host
+	// (the fast path, used when the directory is reachable).
+	APIOnly bool
 }
 
 func (o Options) withDefaults() Options {
@@ -282,10 +289,33 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 		}
 	}
 
-	if err := d.checkFiles(ctx, res, info.ID, plan, img); err != nil {
+	read := func(ctx context.Context, p string, maxRead, keep int64) (*fileState, error) {
+		return readContainerFile(ctx, d.cli, info.ID, p, maxRead, keep)
+	}
+	res.FilesFrom = "api"
+	if !d.opts.APIOnly && info.GraphDriver.Name == "overlay2" && info.GraphDriver.Data["UpperDir"] != "" {
+		if h, err := openHostDir(info.GraphDriver.Data["UpperDir"]); err == nil {
+			defer h.close()
+			read = func(_ context.Context, p string, maxRead, keep int64) (*fileState, error) {
+				return h.read(p, maxRead, keep)
+			}
+			res.FilesFrom = "host"
+		}
+	}
+
+	gone, err := d.checkFiles(ctx, res, plan, img, read)
+	if err != nil {
 		return nil, err
 	}
-	d.checkPackages(ctx, res, info.ID, plan, img)
+	gone += d.checkPackages(ctx, res, plan, img, read)
+	if gone > 0 {
+		// Paths vanish when the container changes them meanwhile, and all
+		// of them when it is removed.
+		if _, err := d.cli.ContainerInspect(ctx, info.ID); client.IsErrNotFound(err) {
+			return nil, fmt.Errorf("container %s: %w", res.Container.Name, errContainerGone)
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d changed paths were gone when read (the container is still changing)", gone))
+	}
 	checkProcesses(res, procs, img)
 
 	for i := range res.Findings {

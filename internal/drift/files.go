@@ -194,7 +194,11 @@ func readContainerFile(ctx context.Context, cli Client, id, p string, maxRead, k
 
 // checkFiles reads every added or changed file from the container and
 // turns the diff into findings.
-func (d *Detector) checkFiles(ctx context.Context, res *Result, id string, pl *plan, img *imageIndex) error {
+// fileReader reads one path of the container.
+type fileReader func(ctx context.Context, p string, maxRead, keep int64) (*fileState, error)
+
+// checkFiles returns how many paths were gone when read.
+func (d *Detector) checkFiles(ctx context.Context, res *Result, pl *plan, img *imageIndex, read fileReader) (int, error) {
 	type job struct {
 		path string
 		old  *fileState
@@ -219,7 +223,7 @@ func (d *Detector) checkFiles(ctx context.Context, res *Result, id string, pl *p
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				j.cur, j.err = readContainerFile(ctx, d.cli, id, j.path, d.opts.MaxRead, 0)
+				j.cur, j.err = read(ctx, j.path, d.opts.MaxRead, 0)
 			}
 		}()
 	}
@@ -234,7 +238,7 @@ feed:
 	close(ch)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	gone := 0
 	for _, j := range jobs {
@@ -243,7 +247,7 @@ feed:
 			gone++
 			continue
 		case errors.Is(j.err, errContainerGone):
-			return fmt.Errorf("container %s: %w", res.Container.Name, errContainerGone)
+			return 0, fmt.Errorf("container %s: %w", res.Container.Name, errContainerGone)
 		case j.err != nil:
 			res.warnf("%s: %v", j.path, j.err)
 			continue
@@ -252,9 +256,6 @@ feed:
 			res.Findings = append(res.Findings, f)
 		}
 	}
-	if gone > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d changed paths were gone when read (the container is still changing)", gone))
-	}
 	for _, p := range pl.deleted {
 		var old *fileState
 		if img != nil {
@@ -262,7 +263,7 @@ feed:
 		}
 		res.Findings = append(res.Findings, classifyDeleted(p, old))
 	}
-	return nil
+	return gone, nil
 }
 
 // classifyFile turns one added or changed path into a finding, or none

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -134,7 +135,7 @@ func pkgFinding(kind Kind, p *inventory.Package, oldV, newV string) Finding {
 
 // checkPackages parses each package database the container changed, on
 // both sides, and reports the packages that differ.
-func (d *Detector) checkPackages(ctx context.Context, res *Result, id string, pl *plan, img *imageIndex) {
+func (d *Detector) checkPackages(ctx context.Context, res *Result, pl *plan, img *imageIndex, read fileReader) (gone int) {
 	for _, p := range pl.pkgdb {
 		var before, after []inventory.Package
 		if img != nil {
@@ -150,12 +151,15 @@ func (d *Detector) checkPackages(ctx context.Context, res *Result, id string, pl
 				before = pkgs
 			}
 		}
-		cur, err := readContainerFile(ctx, d.cli, id, p, d.opts.MaxDB+1, d.opts.MaxDB+1)
+		cur, err := read(ctx, p, d.opts.MaxDB+1, d.opts.MaxDB+1)
 		switch {
 		case errors.Is(err, errGone):
+			if !slices.Contains(pl.deleted, p) {
+				gone++
+			}
 		case errors.Is(err, errContainerGone):
 			res.warnf("%s: %v", p, err)
-			return
+			return gone
 		case err != nil:
 			res.warnf("%s: %v", p, err)
 			continue
@@ -175,4 +179,5 @@ func (d *Detector) checkPackages(ctx context.Context, res *Result, id string, pl
 			res.Findings = append(res.Findings, f)
 		}
 	}
+	return gone
 }

@@ -1,0 +1,135 @@
+package drift
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// hostDir reads a container's changed files straight from its overlay2
+// upper directory on this host: what docker diff itself walks, and
+// hundreds of times faster than one CopyFromContainer request per file.
+// Every path is resolved beneath the directory with no symlink followed,
+// so a container that swaps a directory for a link to the host's / reads
+// nothing outside its own layer.
+type hostDir struct {
+	root string
+	fd   int
+}
+
+func openHostDir(root string) (*hostDir, error) {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", root, err)
+	}
+	h := &hostDir{root: root, fd: fd}
+	// openat2 appeared in Linux 5.6: without it the API is used.
+	probe, err := unix.Openat2(fd, ".", &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: resolveStrict})
+	if err != nil {
+		h.close()
+		return nil, fmt.Errorf("openat2: %w", err)
+	}
+	unix.Close(probe)
+	return h, nil
+}
+
+const resolveStrict = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
+
+func (h *hostDir) close() { unix.Close(h.fd) }
+
+func (h *hostDir) read(p string, maxRead, keep int64) (*fileState, error) {
+	dir, base := path.Split(path.Clean("/" + p))
+	if base == "" {
+		return nil, fmt.Errorf("%s: not a file path", p)
+	}
+	rel := strings.Trim(dir, "/")
+	if rel == "" {
+		rel = "."
+	}
+	dfd, err := unix.Openat2(h.fd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolveStrict})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("stat %s: %w", p, err)
+	}
+	f := &fileState{mode: fileMode(st.Mode), size: st.Size}
+	switch {
+	case f.isLink():
+		buf := make([]byte, 4096)
+		n, err := unix.Readlinkat(dfd, base, buf)
+		if err != nil {
+			return nil, fmt.Errorf("readlink %s: %w", p, err)
+		}
+		f.link = string(buf[:n])
+		return f, nil
+	case !f.isRegular():
+		return f, nil
+	}
+	// O_NONBLOCK: a file swapped for a fifo after the stat does not hang
+	// the read.
+	ffd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	file := os.NewFile(uintptr(ffd), p)
+	defer file.Close()
+	if err := unix.Fstat(ffd, &st); err != nil {
+		return nil, fmt.Errorf("stat %s: %w", p, err)
+	}
+	f.mode, f.size = fileMode(st.Mode), st.Size
+	if !f.isRegular() {
+		return f, nil
+	}
+	sum, head, content, n, err := hashBounded(file, maxRead, keep)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	f.sha256, f.head, f.content, f.truncated = sum, head, content, n < st.Size
+	return f, nil
+}
+
+// fileMode converts a stat mode to an fs.FileMode.
+func fileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & unix.S_IFMT {
+	case unix.S_IFDIR:
+		mode |= fs.ModeDir
+	case unix.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case unix.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		mode |= fs.ModeSocket
+	case unix.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		mode |= fs.ModeDevice
+	}
+	if m&unix.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&unix.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&unix.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}

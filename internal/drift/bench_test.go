@@ -22,16 +22,17 @@ cp /bin/sleep /tmp/x; exec /tmp/x 300`
 // BenchmarkDetect1000 checks a container with ~1,000 changed files against
 // the real dockerd. "warm" reuses the Detector's export of the image (the
 // case of several containers of one image, or a watch loop); "cold"
-// exports the image each time.
+// exports the image each time; "api" reads the container's files with one
+// CopyFromContainer request each instead of from its overlay2 directory.
 func BenchmarkDetect1000(b *testing.B) {
 	cli := dockerEngine(b)
 	id := runContainer(b, cli, "sh", "-c", thousandChanges)
 	waitExe(b, cli, id, "/tmp/x")
-	for _, mode := range []string{"cold", "warm"} {
+	for _, mode := range []string{"cold", "warm", "warm-api"} {
 		b.Run(mode, func(b *testing.B) {
-			d := New(cli, Options{TempDir: b.TempDir()})
+			d := New(cli, Options{TempDir: b.TempDir(), APIOnly: mode == "warm-api"})
 			defer d.Close()
-			if mode == "warm" {
+			if mode != "cold" {
 				if _, err := d.Detect(context.Background(), id); err != nil {
 					b.Fatal(err)
 				}

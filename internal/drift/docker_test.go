@@ -3,137 +3,31 @@ package drift
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/bulkhead-sec/bulkhead/internal/source"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/dockertest"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 
-// testImage is built once per test binary from the fixture rootfs.
-const testImage = "bulkhead-drift-test:base"
+const testImage = dockertest.Image
 
-const testLabel = "bulkhead-test"
+func dockerEngine(tb testing.TB) *client.Client { return dockertest.Engine(tb) }
 
-// dockerEngine connects to DOCKER_HOST or the default socket. Without an
-// engine the test is skipped, except in CI, where it fails.
-func dockerEngine(tb testing.TB) *client.Client {
-	tb.Helper()
-	cli, err := source.DockerClient("")
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err = cli.Ping(ctx); err != nil {
-			cli.Close()
-		}
-	}
-	if err != nil {
-		msg := "dockerd not reachable: .ci/run must start it (scripts/start-dockerd.sh starts one): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	tb.Cleanup(func() { cli.Close() })
-	return cli
-}
+func ensureImage(tb testing.TB, cli *client.Client) { dockertest.EnsureImage(tb, cli) }
 
-var imageOnce sync.Once
-var imageErr error
-
-// ensureImage imports the fixture rootfs (Debian 12) as testImage, as
-// `tar -C rootfs-base -c . | docker import - testImage`.
-func ensureImage(tb testing.TB, cli *client.Client) {
-	tb.Helper()
-	dir := filepath.Join(fixture.Dir(tb), "rootfs-base")
-	imageOnce.Do(func() {
-		ctx := context.Background()
-		tar := exec.Command("tar", "-C", dir, "-c", ".")
-		out, err := tar.StdoutPipe()
-		if err != nil {
-			imageErr = err
-			return
-		}
-		if err := tar.Start(); err != nil {
-			imageErr = err
-			return
-		}
-		rc, err := cli.ImageImport(ctx, image.ImportSource{Source: out, SourceName: "-"}, testImage, image.ImportOptions{})
-		if err != nil {
-			tar.Wait()
-			imageErr = fmt.Errorf("docker import: %w", err)
-			return
-		}
-		_, err = io.Copy(io.Discard, rc)
-		rc.Close()
-		if werr := tar.Wait(); err == nil && werr != nil {
-			err = fmt.Errorf("tar: %w", werr)
-		}
-		imageErr = err
-	})
-	if imageErr != nil {
-		tb.Fatalf("build test image: %v", imageErr)
-	}
-}
-
-// runContainer starts a labelled container of testImage running cmd and
-// removes it when the test ends.
 func runContainer(tb testing.TB, cli *client.Client, cmd ...string) string {
-	tb.Helper()
-	ensureImage(tb, cli)
-	ctx := context.Background()
-	c, err := cli.ContainerCreate(ctx, &container.Config{
-		Image:  testImage,
-		Cmd:    cmd,
-		Labels: map[string]string{testLabel: "1"},
-	}, &container.HostConfig{}, nil, nil, "")
-	if err != nil {
-		tb.Fatalf("create container: %v", err)
-	}
-	tb.Cleanup(func() {
-		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
-	})
-	if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
-		tb.Fatalf("start container: %v", err)
-	}
-	return c.ID
+	return dockertest.Run(tb, cli, cmd...)
 }
 
-// waitExe waits until the container's init process runs exe: the
-// container's script has done its work and exec'd its last program.
 func waitExe(tb testing.TB, cli *client.Client, id, exe string) int {
-	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		info, err := cli.ContainerInspect(context.Background(), id)
-		if err != nil {
-			tb.Fatalf("inspect: %v", err)
-		}
-		if info.State != nil && !info.State.Running && info.State.ExitCode != 0 {
-			tb.Fatalf("container exited with %d", info.State.ExitCode)
-		}
-		if info.State != nil && info.State.Pid > 0 {
-			if got, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(info.State.Pid), "exe")); err == nil && got == exe {
-				return info.State.Pid
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	tb.Fatalf("container %s never ran %s", id[:12], exe)
-	return 0
+	return dockertest.WaitExe(tb, cli, id, exe)
 }
 
 type want struct {
@@ -318,13 +212,4 @@ func fixtureVersion(t *testing.T, pkg string) string {
 	}
 	t.Fatalf("fixture has no package %s", pkg)
 	return ""
-}
-
-// leftovers lists containers the tests left behind.
-func leftovers(t *testing.T, cli *client.Client) int {
-	l, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", testLabel+"=1"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(l)
 }

@@ -109,13 +109,16 @@ func (f *fileState) isDir() bool     { return f.mode.IsDir() }
 func (f *fileState) isLink() bool    { return f.mode&fs.ModeSymlink != 0 }
 func (f *fileState) isRegular() bool { return f.mode.IsRegular() }
 
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // hashBounded hashes the first max bytes of r and keeps its first
 // SniffSize bytes; keep > 0 also keeps up to keep bytes of content.
 func hashBounded(r io.Reader, max int64, keep int64) (sum string, head, content []byte, n int64, err error) {
 	h := sha256.New()
-	headBuf := make([]byte, 0, 4096)
-	var contentBuf []byte
-	buf := make([]byte, 32<<10)
+	var headBuf, contentBuf []byte
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for n < max {
 		want := int64(len(buf))
 		if max-n < want {

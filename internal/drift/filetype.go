@@ -38,8 +38,11 @@ func (t FileType) String() string {
 func (t FileType) Runnable() bool { return t == TypeExecutable || t == TypeScript }
 
 // SniffSize is how many leading bytes Sniff looks at: enough for the ELF
-// header and the program headers of any ordinary binary.
-const SniffSize = 64 << 10
+// header and the program headers of any ordinary binary (they follow the
+// 64-byte header; a dozen of 56 bytes each is typical). Program headers
+// placed beyond it count as absent: such a PIE shows as a library, which is
+// still reported.
+const SniffSize = 8 << 10
 
 // Sniff classifies a file from its first bytes (at most SniffSize are
 // used) and its mode. head may be truncated anywhere; a damaged or

@@ -3,6 +3,9 @@ package drift
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -53,19 +56,21 @@ func TestDockerHostile(t *testing.T) {
 		}
 	})
 
-	t.Run("container removed mid-check", func(t *testing.T) {
-		id := runContainer(t, cli, "sh", "-c", drop)
-		waitExe(t, cli, id, "/tmp/x")
-		h := &hookClient{Client: cli, afterDiff: func() {
-			if err := cli.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true}); err != nil {
-				t.Errorf("remove: %v", err)
+	for _, apiOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("container removed mid-check/api-only=%v", apiOnly), func(t *testing.T) {
+			id := runContainer(t, cli, "sh", "-c", drop)
+			waitExe(t, cli, id, "/tmp/x")
+			h := &hookClient{Client: cli, afterDiff: func() {
+				if err := cli.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true}); err != nil {
+					t.Errorf("remove: %v", err)
+				}
+			}}
+			_, err := Detect(context.Background(), h, id, Options{TempDir: t.TempDir(), APIOnly: apiOnly})
+			if !errors.Is(err, ErrContainerGone) {
+				t.Fatalf("Detect of a removed container: %v, want ErrContainerGone", err)
 			}
-		}}
-		_, err := Detect(context.Background(), h, id, Options{TempDir: t.TempDir()})
-		if !errors.Is(err, ErrContainerGone) {
-			t.Fatalf("Detect of a removed container: %v, want ErrContainerGone", err)
-		}
-	})
+		})
+	}
 
 	t.Run("huge added files are read bounded", func(t *testing.T) {
 		const pad = 200 << 20
@@ -126,4 +131,33 @@ func TestDockerHostile(t *testing.T) {
 			t.Fatalf("cancelled Detect: %v", err)
 		}
 	})
+}
+
+// TestHostDirNoEscape: a container that turns a directory of its layer into
+// a link to the host's / makes the read fail, never read the host's file.
+func TestHostDirNoEscape(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.Symlink("/etc", filepath.Join(root, "etc")))
+	must(t, os.Symlink("/etc/passwd", filepath.Join(root, "passwd")))
+	must(t, os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "usr/bin/x"), []byte("#!/bin/sh\n"), 0o755))
+	h, err := openHostDir(root)
+	if err != nil {
+		t.Skipf("openat2 unavailable: %v", err)
+	}
+	defer h.close()
+	if f, err := h.read("/etc/passwd", 1<<20, 0); !errors.Is(err, errGone) {
+		t.Errorf("read through a symlinked directory: %+v, %v", f, err)
+	}
+	if f, err := h.read("/../../etc/passwd", 1<<20, 0); err == nil && f.sha256 != "" {
+		t.Errorf("read above the root: %+v", f)
+	}
+	f, err := h.read("/passwd", 1<<20, 0)
+	if err != nil || !f.isLink() || f.link != "/etc/passwd" || f.sha256 != "" {
+		t.Errorf("a symlink is reported as a link, not followed: %+v, %v", f, err)
+	}
+	f, err = h.read("/usr/bin/x", 1<<20, 0)
+	if err != nil || !f.isRegular() || Sniff(f.head, f.mode) != TypeScript {
+		t.Errorf("regular file: %+v, %v", f, err)
+	}
 }

@@ -83,8 +83,9 @@ func containerCgroup(lines []CgroupLine) (CgroupLine, bool) {
 // below it.
 func inCgroup(lines []CgroupLine, sel CgroupLine) bool {
 	for _, l := range lines {
-		if l.ID == sel.ID && l.Controllers == sel.Controllers {
-			return l.Path == sel.Path || strings.HasPrefix(l.Path, sel.Path+"/")
+		if l.ID == sel.ID && l.Controllers == sel.Controllers &&
+			(l.Path == sel.Path || strings.HasPrefix(l.Path, sel.Path+"/")) {
+			return true
 		}
 	}
 	return false

@@ -316,7 +316,11 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d changed paths were gone when read (the container is still changing)", gone))
 	}
-	checkProcesses(res, procs, img)
+	var mounts []string
+	for _, m := range info.Mounts {
+		mounts = append(mounts, m.Destination)
+	}
+	checkProcesses(res, procs, img, mounts)
 
 	for i := range res.Findings {
 		res.Findings[i].Container = res.Container

@@ -342,14 +342,19 @@ func TestProcesses(t *testing.T) {
 	// dropped program's path with other content.
 	img := &imageIndex{files: map[string]*fileState{prog: {mode: 0o755, size: procs[0].size, sha256: procs[0].sha256}}}
 	res := &Result{}
-	checkProcesses(res, procs, img)
+	checkProcesses(res, procs, img, nil)
 	if got := summarize(res.Findings); !slices.Equal(got, []want{{KindExecNotInImage, procs[1].exe, high, ""}}) {
 		t.Errorf("findings %+v", got)
+	}
+	res = &Result{}
+	checkProcesses(res, procs, nil, []string{"/data", filepath.Dir(prog)})
+	if len(res.Findings) != 2 || !strings.Contains(res.Findings[0].Detail.Note, filepath.Dir(prog)) {
+		t.Errorf("a program from a mount says so: %+v", res.Findings)
 	}
 	img.files[procs[1].exe] = &fileState{mode: 0o755, size: 3, sha256: "00"}
 	img.files[prog].sha256 = "ff"
 	res = &Result{}
-	checkProcesses(res, procs, img)
+	checkProcesses(res, procs, img, nil)
 	if got := summarize(res.Findings); !slices.Equal(got, []want{{KindExecModified, prog, high, ""}, {KindExecModified, procs[1].exe, high, ""}}) {
 		t.Errorf("findings %+v", got)
 	}

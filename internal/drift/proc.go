@@ -248,7 +248,7 @@ func printable(r rune) rune {
 // checkProcesses reports each program the container runs that its image
 // does not hold, or holds with other content. Processes running the same
 // program are one finding.
-func checkProcesses(res *Result, procs []process, img *imageIndex) {
+func checkProcesses(res *Result, procs []process, img *imageIndex, mounts []string) {
 	type group struct {
 		first process
 		pids  []int
@@ -282,6 +282,9 @@ func checkProcesses(res *Result, procs []process, img *imageIndex) {
 		switch {
 		case old == nil || !old.isRegular():
 			f.Kind = KindExecNotInImage
+			if m := mountOf(p.exe, mounts); m != "" {
+				f.Detail.Note = "runs from the volume or bind mount at " + m
+			}
 		case p.sha256 == "":
 			res.warnf("process %d runs %s, which the image holds, but its program could not be read to compare", p.pid, p.exe)
 			continue
@@ -295,4 +298,15 @@ func checkProcesses(res *Result, procs []process, img *imageIndex) {
 		}
 		res.Findings = append(res.Findings, f)
 	}
+}
+
+// mountOf returns the mount destination p lies under, if any.
+func mountOf(p string, mounts []string) string {
+	best := ""
+	for _, m := range mounts {
+		if (p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/")) && len(m) > len(best) {
+			best = m
+		}
+	}
+	return best
 }

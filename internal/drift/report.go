@@ -59,6 +59,9 @@ func Write(w io.Writer, format string, r *Report) error {
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
+	if r.Containers == nil {
+		r.Containers = []ContainerSummary{}
+	}
 	bw := bufio.NewWriter(w)
 	switch format {
 	case "json":

@@ -404,3 +404,60 @@ func TestWriteGolden(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+// TestParseDB feeds package databases of each format through the scan's
+// analyzers and diffs them, as checkPackages does.
+func TestParseDB(t *testing.T) {
+	ctx := t.Context()
+	tests := []struct {
+		path          string
+		before, after string
+		want          []string
+	}{
+		{
+			path:   "/lib/apk/db/installed",
+			before: "P:musl\nV:1.2.5-r0\nA:x86_64\n\nP:busybox\nV:1.36.1-r28\nA:x86_64\n\n",
+			after:  "P:musl\nV:1.2.5-r1\nA:x86_64\n\nP:socat\nV:1.8.0.0-r0\nA:x86_64\n\n",
+			want:   []string{"package-removed apk busybox", "package-changed apk musl", "package-installed apk socat"},
+		},
+		{
+			path:   "/var/lib/dpkg/status",
+			before: "Package: a\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\nPackage: b\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n",
+			after:  "Package: a\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\nPackage: b\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1\n\n",
+			want:   []string{"package-removed deb b"},
+		},
+		{
+			path:   "/var/lib/dpkg/status.d/nc",
+			before: "",
+			after:  "Package: nc\nArchitecture: amd64\nVersion: 1.10\n\n",
+			want:   []string{"package-installed deb nc"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			if !isPackageDB(tt.path) {
+				t.Fatalf("%s is not a package database", tt.path)
+			}
+			before, err := parseDB(ctx, tt.path, []byte(tt.before), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, err := parseDB(ctx, tt.path, []byte(tt.after), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range DiffPackages(before, after) {
+				got = append(got, string(f.Kind)+" "+f.Detail.PackageType+" "+f.Detail.Package)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, p := range []string{"/var/lib/dpkg/status-old", "/var/lib/dpkg/status.d/x.md5sums", "/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/Packages.db"} {
+		if got, want := isPackageDB(p), strings.Contains(p, "rpm"); got != want {
+			t.Errorf("isPackageDB(%s) = %v", p, got)
+		}
+	}
+}

@@ -24,7 +24,7 @@ func TestDriftCommand(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var f struct {
-			Container struct{ Name, ID string }
+			Container                   struct{ Name, ID string }
 			Image, Path, Kind, Severity string
 			Detail                      map[string]any
 		}

@@ -292,6 +292,9 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 	read := func(ctx context.Context, p string, maxRead, keep int64) (*fileState, error) {
 		return readContainerFile(ctx, d.cli, info.ID, p, maxRead, keep)
 	}
+	batch := func(ctx context.Context, dir string, fn func(string, *fileState)) error {
+		return readContainerDir(ctx, d.cli, info.ID, dir, d.opts.MaxRead, fn)
+	}
 	res.FilesFrom = "api"
 	if !d.opts.APIOnly && info.GraphDriver.Name == "overlay2" && info.GraphDriver.Data["UpperDir"] != "" {
 		if h, err := openHostDir(info.GraphDriver.Data["UpperDir"]); err == nil {
@@ -299,11 +302,12 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 			read = func(_ context.Context, p string, maxRead, keep int64) (*fileState, error) {
 				return h.read(p, maxRead, keep)
 			}
+			batch = nil
 			res.FilesFrom = "host"
 		}
 	}
 
-	gone, err := d.checkFiles(ctx, res, plan, img, read)
+	gone, err := d.checkFiles(ctx, res, plan, img, read, batch)
 	if err != nil {
 		return nil, err
 	}

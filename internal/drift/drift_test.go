@@ -157,6 +157,9 @@ func TestPlanChanges(t *testing.T) {
 	if diff := cmp.Diff([]string{"/etc/passwd", "/tmp/new/x", "/var/lib/dpkg/status", "/var/lib/dpkg/status.d/foo", "/var/lib/dpkg/status.d/foo.md5sums"}, pl.files); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]string{"/tmp/new", "/var/lib/dpkg/status.d"}, pl.addedDirs); diff != "" {
+		t.Errorf("addedDirs (-want +got):\n%s", diff)
+	}
 	if diff := cmp.Diff([]string{"/usr/bin/wall"}, pl.deleted); diff != "" {
 		t.Errorf("deleted (-want +got):\n%s", diff)
 	}

@@ -23,10 +23,13 @@ const hashPrefix = 16
 
 // plan sorts docker diff entries into what needs reading.
 type plan struct {
-	files   []string // added or changed, not known to be directories
-	added   map[string]bool
-	deleted []string
-	pkgdb   []string // package database files added, changed or deleted
+	files []string // added or changed, not known to be directories
+	added map[string]bool
+	// addedDirs are the topmost added directories: everything below them
+	// is new, and one archive of each brings all of it.
+	addedDirs []string
+	deleted   []string
+	pkgdb     []string // package database files added, changed or deleted
 }
 
 // planChanges sorts the diff. A path with changed children is a directory
@@ -43,6 +46,12 @@ func planChanges(changes []container.FilesystemChange) *plan {
 		}
 	}
 	pl := &plan{added: map[string]bool{}}
+	addedDir := map[string]bool{}
+	for _, c := range changes {
+		if c.Kind == container.ChangeAdd && parents[path.Clean("/"+c.Path)] {
+			addedDir[path.Clean("/"+c.Path)] = true
+		}
+	}
 	for _, c := range changes {
 		p := path.Clean("/" + c.Path)
 		if isPackageDB(p) {
@@ -53,6 +62,9 @@ func planChanges(changes []container.FilesystemChange) *plan {
 			pl.deleted = append(pl.deleted, p)
 		case container.ChangeAdd, container.ChangeModify:
 			if parents[p] {
+				if addedDir[p] && !addedDir[path.Dir(p)] {
+					pl.addedDirs = append(pl.addedDirs, p)
+				}
 				continue
 			}
 			if c.Kind == container.ChangeAdd {
@@ -197,11 +209,15 @@ func readContainerFile(ctx context.Context, cli Client, id, p string, maxRead, k
 
 // checkFiles reads every added or changed file from the container and
 // turns the diff into findings.
+// dirReader reads every file below a directory of the container in one
+// pass, calling fn for each; what it cannot read is left to a fileReader.
+type dirReader func(ctx context.Context, dir string, fn func(p string, f *fileState)) error
+
 // fileReader reads one path of the container.
 type fileReader func(ctx context.Context, p string, maxRead, keep int64) (*fileState, error)
 
 // checkFiles returns how many paths were gone when read.
-func (d *Detector) checkFiles(ctx context.Context, res *Result, pl *plan, img *imageIndex, read fileReader) (int, error) {
+func (d *Detector) checkFiles(ctx context.Context, res *Result, pl *plan, img *imageIndex, read fileReader, batch dirReader) (int, error) {
 	type job struct {
 		path string
 		old  *fileState
@@ -219,9 +235,36 @@ func (d *Detector) checkFiles(ctx context.Context, res *Result, pl *plan, img *i
 		}
 		jobs = append(jobs, &job{path: p, old: old})
 	}
+	// Through the API, one archive per added directory replaces a request
+	// per file below it.
+	if batch != nil && len(pl.addedDirs) > 0 {
+		byPath := map[string]*job{}
+		for _, j := range jobs {
+			byPath[j.path] = j
+		}
+		for _, dir := range pl.addedDirs {
+			if err := batch(ctx, dir, func(p string, f *fileState) {
+				if j := byPath[p]; j != nil {
+					j.cur = f
+				}
+			}); err != nil {
+				if errors.Is(err, errContainerGone) {
+					return 0, fmt.Errorf("container %s: %w", res.Container.Name, errContainerGone)
+				}
+				// The per-file reads below fetch what the archive did not.
+				continue
+			}
+		}
+	}
+	var pending []*job
+	for _, j := range jobs {
+		if j.cur == nil {
+			pending = append(pending, j)
+		}
+	}
 	ch := make(chan *job)
 	var wg sync.WaitGroup
-	for range min(d.opts.Parallel, max(len(jobs), 1)) {
+	for range min(d.opts.Parallel, max(len(pending), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -231,7 +274,7 @@ func (d *Detector) checkFiles(ctx context.Context, res *Result, pl *plan, img *i
 		}()
 	}
 feed:
-	for _, j := range jobs {
+	for _, j := range pending {
 		select {
 		case ch <- j:
 		case <-ctx.Done():
@@ -433,4 +476,58 @@ func sortFindings(fs []Finding) {
 		}
 		return a.Detail.Package < b.Detail.Package
 	})
+}
+
+// maxDirStream bounds the archive bytes read for one added directory; the
+// files beyond are read one by one (each bounded by MaxRead).
+const maxDirStream = 256 << 20
+
+// readContainerDir reads an added directory of the container with one
+// CopyFromContainer archive: every regular file's first MaxRead bytes are
+// hashed. It stops after maxDirStream archive bytes.
+func readContainerDir(ctx context.Context, cli Client, id, dir string, maxRead int64, fn func(p string, f *fileState)) error {
+	rc, st, err := cli.CopyFromContainer(ctx, id, dir)
+	if err != nil {
+		if isNoSuchContainer(err) {
+			return errContainerGone
+		}
+		return err
+	}
+	defer rc.Close()
+	if !st.Mode.IsDir() {
+		return fmt.Errorf("%s is no longer a directory", dir)
+	}
+	budget := &io.LimitedReader{R: rc, N: maxDirStream}
+	tr := tar.NewReader(budget)
+	parent := path.Dir(dir)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read archive of %s: %w", dir, err)
+		}
+		p := path.Join(parent, path.Clean("/"+hdr.Name))
+		if p != dir && !strings.HasPrefix(p, dir+"/") {
+			continue // not below the directory asked for: ignored
+		}
+		info := hdr.FileInfo()
+		f := &fileState{mode: info.Mode(), size: hdr.Size, link: hdr.Linkname}
+		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
+			sum, head, _, n, err := hashBounded(tr, maxRead, 0)
+			if err != nil {
+				return fmt.Errorf("read archive of %s: %w", dir, err)
+			}
+			f.sha256, f.head, f.truncated = sum, head, n < hdr.Size
+			if n < hdr.Size && budget.N < hdr.Size-n {
+				// Skipping the rest would go over the budget: stop here and
+				// leave this file and the rest to single reads.
+				return fmt.Errorf("archive of %s exceeds %d bytes", dir, maxDirStream)
+			}
+		} else if hdr.Typeflag == tar.TypeLink {
+			continue // a hardlink's content is its target's: read it singly
+		}
+		fn(p, f)
+	}
 }

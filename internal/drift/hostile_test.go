@@ -72,33 +72,41 @@ func TestDockerHostile(t *testing.T) {
 		})
 	}
 
-	t.Run("huge added files are read bounded", func(t *testing.T) {
-		const pad = 200 << 20
-		id := runContainer(t, cli, "sh", "-c",
-			"head -c 209715200 /dev/zero > /tmp/big; cp /bin/sleep /tmp/bigexe; head -c 209715200 /dev/zero >> /tmp/bigexe; chmod +x /tmp/bigexe; exec sleep 300")
-		waitExe(t, cli, id, "/usr/bin/sleep")
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		res, err := Detect(context.Background(), cli, id, Options{TempDir: t.TempDir(), MaxRead: 1 << 20})
-		if err != nil {
-			t.Fatalf("Detect: %v", err)
-		}
-		runtime.ReadMemStats(&after)
-		if len(res.Findings) != 1 {
-			t.Fatalf("findings: %+v", summarize(res.Findings))
-		}
-		f := res.Findings[0]
-		if f.Kind != KindAddedExecutable || f.Path != "/tmp/bigexe" || !f.Detail.Truncated || f.Detail.NewSize == nil || *f.Detail.NewSize < pad {
-			t.Errorf("huge executable: %+v", f)
-		}
-		// The 400 MB added are not read: allocation stays far below them.
-		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 100<<20 {
-			t.Errorf("allocated %d MB for a check bounded at 1 MB per file", alloc>>20)
-		}
-		t.Logf("check of 400 MB of added files, 1 MiB read bound: %v, %d MB allocated", time.Since(start), (after.TotalAlloc-before.TotalAlloc)>>20)
-	})
+	for _, apiOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("huge added files are read bounded/api-only=%v", apiOnly), func(t *testing.T) {
+			// /tmp/big and /tmp/bigexe are single files; /tmp/d is an added
+			// directory whose archive (300 MB) exceeds the per-directory
+			// budget, so its program is read singly after the stream stops.
+			const pad = 200 << 20
+			id := runContainer(t, cli, "sh", "-c",
+				"head -c 209715200 /dev/zero > /tmp/big; cp /bin/sleep /tmp/bigexe; head -c 209715200 /dev/zero >> /tmp/bigexe; chmod +x /tmp/bigexe; "+
+					"mkdir /tmp/d; head -c 314572800 /dev/zero > /tmp/d/a-big; cp /bin/sleep /tmp/d/z-exe; exec sleep 300")
+			waitExe(t, cli, id, "/usr/bin/sleep")
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			res, err := Detect(context.Background(), cli, id, Options{TempDir: t.TempDir(), MaxRead: 1 << 20, APIOnly: apiOnly})
+			if err != nil {
+				t.Fatalf("Detect: %v", err)
+			}
+			runtime.ReadMemStats(&after)
+			got := summarize(res.Findings)
+			wantF := []want{{KindAddedExecutable, "/tmp/bigexe", high, ""}, {KindAddedExecutable, "/tmp/d/z-exe", high, ""}}
+			if !slices.Equal(got, wantF) {
+				t.Fatalf("findings %+v, want %+v", got, wantF)
+			}
+			f := res.Findings[0]
+			if !f.Detail.Truncated || f.Detail.NewSize == nil || *f.Detail.NewSize < pad {
+				t.Errorf("huge executable: %+v", f.Detail)
+			}
+			// 700 MB were added; allocation stays far below.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 100<<20 {
+				t.Errorf("allocated %d MB for a check bounded at 1 MB per file", alloc>>20)
+			}
+			t.Logf("700 MB of added files, 1 MiB read bound, files from %s: %v, %d MB allocated", res.FilesFrom, time.Since(start), (after.TotalAlloc-before.TotalAlloc)>>20)
+		})
+	}
 
 	t.Run("unreadable proc", func(t *testing.T) {
 		id := runContainer(t, cli, "sh", "-c", drop)

@@ -53,6 +53,38 @@ func BenchmarkDetect1000(b *testing.B) {
 	}
 }
 
+// thousandModified appends a line to 1,000 files of the image spread over
+// /usr: each is a modified file to compare with the image's copy, and
+// through the API each is its own request.
+const thousandModified = `find /usr/share /usr/lib -type f | head -n 1000 | while read -r f; do echo >> "$f"; done; exec sleep 300`
+
+// BenchmarkDetect1000Modified checks a container that modified 1,000
+// files of its image (warm image export). Run the api case alone with
+// -benchtime 1x: it makes one CopyFromContainer request per file.
+func BenchmarkDetect1000Modified(b *testing.B) {
+	cli := dockerEngine(b)
+	id := runContainer(b, cli, "sh", "-c", thousandModified)
+	waitExe(b, cli, id, "/usr/bin/sleep")
+	for _, mode := range []string{"host", "api"} {
+		b.Run(mode, func(b *testing.B) {
+			d := New(cli, Options{TempDir: b.TempDir(), APIOnly: mode == "api"})
+			defer d.Close()
+			if _, err := d.Detect(context.Background(), id); err != nil {
+				b.Fatal(err)
+			}
+			var res *Result
+			for b.Loop() {
+				var err error
+				if res, err = d.Detect(context.Background(), id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(res.Changes), "changes")
+			b.ReportMetric(float64(len(res.Findings)), "findings")
+		})
+	}
+}
+
 // BenchmarkSniff classifies one program header.
 func BenchmarkSniff(b *testing.B) {
 	head := mkELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_DYN, elf.PT_PHDR, elf.PT_LOAD, elf.PT_LOAD, elf.PT_DYNAMIC, elf.PT_INTERP)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ type driftFlags struct {
 	parallel    int
 	noProcesses bool
 	apiOnly     bool
+	timeout     time.Duration
 }
 
 func newDriftCmd(g *globals) *cobra.Command {
@@ -66,6 +68,7 @@ Exit codes: 0 done, 1 (with --exit-code 1) drift found, 2 error.`,
 	fl.Int64Var(&f.maxRead, "max-file-read", 64<<20, "bytes read and hashed of any one file at most")
 	fl.IntVar(&f.parallel, "parallel", 4, "files read from a container at once")
 	fl.BoolVar(&f.noProcesses, "no-processes", false, "do not check the containers' processes")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up on a container after this long (a stuck Docker Engine)")
 	fl.BoolVar(&f.apiOnly, "api-only", false, "read container files only through the Engine API, not from overlay2 directories on this host (slower)")
 	return cmd
 }
@@ -102,10 +105,15 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 	rep := &drift.Report{}
 	failed := 0
 	for _, id := range ids {
-		res, err := d.Detect(ctx, id)
+		cctx, cancel := context.WithTimeout(ctx, f.timeout)
+		res, err := d.Detect(cctx, id)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return &exitError{ExitError, ctx.Err()}
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no answer within --timeout %s: %w (is the Docker Engine overloaded?)", f.timeout, err)
 			}
 			if !named && (errors.Is(err, drift.ErrContainerGone) || errors.Is(err, drift.ErrNotFound)) {
 				g.logger.Warn("container exited before it was checked", "container", id[:min(12, len(id))])

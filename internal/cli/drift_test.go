@@ -60,6 +60,9 @@ func TestDriftCommand(t *testing.T) {
 	if code, _, errOut = run(t, "drift", "bulkhead-no-such-container"); code != 2 || !strings.Contains(errOut, "not found") {
 		t.Errorf("unknown container: exit %d, stderr %s", code, errOut)
 	}
+	if code, _, errOut = run(t, "drift", "--timeout", "1ns", clean); code != 2 || !strings.Contains(errOut, "--timeout") {
+		t.Errorf("timeout: exit %d, stderr %s", code, errOut)
+	}
 	if code, _, errOut = run(t, "drift", "--format", "xml", clean); code != 2 || !strings.Contains(errOut, "--format") {
 		t.Errorf("bad format: exit %d, stderr %s", code, errOut)
 	}

@@ -242,6 +242,17 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 		}
 		return nil, fmt.Errorf("docker diff %s: %w", res.Container.Name, err)
 	}
+	withInit := info.HostConfig != nil && info.HostConfig.Init != nil && *info.HostConfig.Init
+	if withInit {
+		// The mount point of docker's init is docker's, not drift.
+		kept := changes[:0]
+		for _, c := range changes {
+			if !(c.Kind == container.ChangeAdd && initPaths[c.Path]) {
+				kept = append(kept, c)
+			}
+		}
+		changes = kept
+	}
 	res.Changes = len(changes)
 	if len(changes) > d.opts.MaxChanges {
 		res.warnf("%d changes; only the first %d examined", len(changes), d.opts.MaxChanges)
@@ -262,7 +273,7 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 			for _, w := range warns {
 				res.warnf("%s", w)
 			}
-			if info.HostConfig != nil && info.HostConfig.Init != nil && *info.HostConfig.Init {
+			if withInit {
 				procs = dropInit(procs)
 			}
 			res.Processes = len(procs)

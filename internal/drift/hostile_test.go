@@ -14,6 +14,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
+
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/dockertest"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 
 // hookClient runs afterDiff once docker diff has answered: the container
@@ -167,5 +170,38 @@ func TestHostDirNoEscape(t *testing.T) {
 	f, err = h.read("/usr/bin/x", 1<<20, 0)
 	if err != nil || !f.isRegular() || Sniff(f.head, f.mode) != TypeScript {
 		t.Errorf("regular file: %+v, %v", f, err)
+	}
+}
+
+// TestDockerMountsAndInit: a program run from a bind mount is not in the
+// image and says where it comes from; docker's own --init is not drift.
+func TestDockerMountsAndInit(t *testing.T) {
+	cli := dockerEngine(t)
+	vol := t.TempDir()
+	prog, err := os.ReadFile(filepath.Join(fixture.Dir(t), "rootfs-base/usr/bin/sleep"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(vol, "x"), prog, 0o755))
+	init := true
+	id := dockertest.RunWith(t, cli, &container.HostConfig{Binds: []string{vol + ":/data:ro"}, Init: &init}, "/data/x", "300")
+	deadline := time.Now().Add(30 * time.Second)
+	var res *Result
+	d := New(cli, Options{TempDir: t.TempDir()})
+	defer d.Close()
+	for time.Now().Before(deadline) {
+		res, err = d.Detect(context.Background(), id)
+		if err != nil {
+			t.Fatalf("Detect: %v", err)
+		}
+		if len(res.Findings) > 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	got := summarize(res.Findings)
+	if !slices.Equal(got, []want{{KindExecNotInImage, "/data/x", high, ""}}) {
+		t.Fatalf("findings %+v", got)
+	}
+	if !strings.Contains(res.Findings[0].Detail.Note, "/data") {
+		t.Errorf("note %q does not name the mount", res.Findings[0].Detail.Note)
 	}
 }

@@ -185,12 +185,15 @@ func listProcesses(procRoot string, initPID int, maxRead int64) ([]process, []st
 	return out, warns
 }
 
-// dropInit removes docker's own init (--init), which Docker mounts into
-// the container from the host.
+// initPaths are where Docker mounts its own init (--init) from the host:
+// /sbin/docker-init, which is /usr/sbin/docker-init in a merged-/usr image.
+var initPaths = map[string]bool{"/sbin/docker-init": true, "/usr/sbin/docker-init": true}
+
+// dropInit removes docker's own init process.
 func dropInit(ps []process) []process {
 	out := ps[:0]
 	for _, p := range ps {
-		if p.exe != "/sbin/docker-init" {
+		if !initPaths[p.exe] {
 			out = append(out, p)
 		}
 	}

@@ -95,13 +95,19 @@ func importDir(cli *client.Client, dir, ref string) error {
 // when the test ends.
 func Run(tb testing.TB, cli *client.Client, cmd ...string) string {
 	tb.Helper()
+	return RunWith(tb, cli, &container.HostConfig{}, cmd...)
+}
+
+// RunWith is Run with a host configuration (mounts, --init, limits).
+func RunWith(tb testing.TB, cli *client.Client, hc *container.HostConfig, cmd ...string) string {
+	tb.Helper()
 	EnsureImage(tb, cli)
 	ctx := context.Background()
 	c, err := cli.ContainerCreate(ctx, &container.Config{
 		Image:  Image,
 		Cmd:    cmd,
 		Labels: map[string]string{Label: "1"},
-	}, &container.HostConfig{}, nil, nil, "")
+	}, hc, nil, nil, "")
 	if err != nil {
 		tb.Fatalf("create container: %v", err)
 	}

@@ -176,7 +176,7 @@ func TestClassifyFile(t *testing.T) {
 	exe := mkELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_DYN, elf.PT_INTERP)
 	lib := mkELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_DYN, elf.PT_LOAD)
 	reg := func(mode fs.FileMode, head []byte, sum string) *fileState {
-		return &fileState{mode: mode, size: int64(len(head)), head: head, sha256: sum}
+		return &fileState{mode: mode, size: int64(len(head)), ftype: Sniff(head, mode), sha256: sum}
 	}
 	tests := []struct {
 		name     string

@@ -111,10 +111,10 @@ type fileState struct {
 	mode      fs.FileMode
 	size      int64
 	link      string
-	head      []byte // first SniffSize bytes of a regular file
-	sha256    string // hex, of the first MaxRead bytes
-	truncated bool   // larger than MaxRead
-	content   []byte // whole content, for package databases only
+	ftype     FileType // what a regular file's first bytes say it is
+	sha256    string   // hex, of the first MaxRead bytes
+	truncated bool     // larger than MaxRead
+	content   []byte   // whole content, for package databases only
 }
 
 func (f *fileState) isDir() bool     { return f.mode.IsDir() }
@@ -202,7 +202,7 @@ func readContainerFile(ctx context.Context, cli Client, id, p string, maxRead, k
 	if err != nil {
 		return nil, fmt.Errorf("read %s from container: %w", p, err)
 	}
-	f.sha256, f.head, f.content = sum, head, content
+	f.sha256, f.content, f.ftype = sum, content, Sniff(head, f.mode)
 	f.truncated = n < hdr.Size
 	return f, nil
 }
@@ -367,7 +367,7 @@ func classifyFile(p string, added bool, old, cur *fileState) (Finding, bool) {
 		f.Detail.Note = "not a regular file"
 		return f, true
 	}
-	ft := Sniff(cur.head, cur.mode)
+	ft := cur.ftype
 	f.Detail.FileType = ft.String()
 	sameContent := old != nil && old.isRegular() && old.size == cur.size && old.sha256 == cur.sha256
 	if sameContent {
@@ -426,7 +426,7 @@ func classifyDeleted(p string, old *fileState) Finding {
 		case old.isRegular():
 			f.Detail.OldSize = ptr(old.size)
 			f.Detail.OldSHA256 = short(old.sha256)
-			f.Detail.FileType = Sniff(old.head, old.mode).String()
+			f.Detail.FileType = old.ftype.String()
 		}
 	}
 	return f
@@ -519,7 +519,7 @@ func readContainerDir(ctx context.Context, cli Client, id, dir string, maxRead i
 			if err != nil {
 				return fmt.Errorf("read archive of %s: %w", dir, err)
 			}
-			f.sha256, f.head, f.truncated = sum, head, n < hdr.Size
+			f.sha256, f.ftype, f.truncated = sum, Sniff(head, f.mode), n < hdr.Size
 			if n < hdr.Size && budget.N < hdr.Size-n {
 				// Skipping the rest would go over the budget: stop here and
 				// leave this file and the rest to single reads.

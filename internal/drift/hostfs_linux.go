@@ -101,7 +101,8 @@ func (h *hostDir) read(p string, maxRead, keep int64) (*fileState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	f.sha256, f.head, f.content, f.truncated = sum, head, content, n < st.Size
+	f.sha256, f.content, f.truncated = sum, content, n < st.Size
+	f.ftype = Sniff(head, f.mode)
 	return f, nil
 }
 

@@ -168,7 +168,7 @@ func TestHostDirNoEscape(t *testing.T) {
 		t.Errorf("a symlink is reported as a link, not followed: %+v, %v", f, err)
 	}
 	f, err = h.read("/usr/bin/x", 1<<20, 0)
-	if err != nil || !f.isRegular() || Sniff(f.head, f.mode) != TypeScript {
+	if err != nil || !f.isRegular() || f.ftype != TypeScript {
 		t.Errorf("regular file: %+v, %v", f, err)
 	}
 }

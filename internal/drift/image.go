@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sync"
 
 	"github.com/docker/docker/client"
 
@@ -14,10 +15,15 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/source"
 )
 
-// imageSpool is an image exported from the engine to a temporary file.
+// imageSpool is an image exported from the engine to a temporary file,
+// with what earlier checks learned of its paths.
 type imageSpool struct {
 	file string
 	img  *source.Image
+
+	mu      sync.Mutex
+	checked map[string]bool       // paths looked up so far
+	known   map[string]*fileState // those of them the image holds
 }
 
 func (s *imageSpool) close() error {
@@ -68,7 +74,7 @@ func (d *Detector) image(ctx context.Context, id string) (*imageSpool, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
-	s := &imageSpool{file: f.Name(), img: img}
+	s := &imageSpool{file: f.Name(), img: img, checked: map[string]bool{}, known: map[string]*fileState{}}
 	d.images[id] = s
 	return s, nil
 }
@@ -80,9 +86,42 @@ type imageIndex struct {
 	warnings []string
 }
 
-// index walks every layer of the image once and records the wanted paths
-// as the last layer to touch them left them.
+// index returns the image's files at the wanted paths. Paths an earlier
+// check asked for come from memory; the others cost one walk of the layers.
 func (s *imageSpool) index(ctx context.Context, want map[string]bool, opts Options) (*imageIndex, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	missing := map[string]bool{}
+	for p := range want {
+		if !s.checked[p] {
+			missing[p] = true
+		}
+	}
+	idx := &imageIndex{files: map[string]*fileState{}}
+	if len(missing) > 0 {
+		walked, err := s.walk(ctx, missing, opts)
+		if err != nil {
+			return nil, err
+		}
+		for p := range missing {
+			s.checked[p] = true
+			if f := walked.files[p]; f != nil {
+				s.known[p] = f
+			}
+		}
+		idx.warnings = walked.warnings
+	}
+	for p := range want {
+		if f := s.known[p]; f != nil {
+			idx.files[p] = f
+		}
+	}
+	return idx, nil
+}
+
+// walk reads every layer of the image once and records the wanted paths
+// as the last layer to touch them left them.
+func (s *imageSpool) walk(ctx context.Context, want map[string]bool, opts Options) (*imageIndex, error) {
 	idx := &imageIndex{files: map[string]*fileState{}}
 	for _, l := range s.img.Layers {
 		layerFiles, links, sum, err := walkLayer(ctx, l, want, opts)
@@ -153,7 +192,8 @@ func walkLayer(ctx context.Context, l *source.Layer, want map[string]bool, opts 
 			if err != nil {
 				return fmt.Errorf("read %s: %w", e.Path, err)
 			}
-			f.sha256, f.head, f.content, f.truncated = sha, head, content, n < h.Size
+			f.sha256, f.content, f.truncated = sha, content, n < h.Size
+			f.ftype = Sniff(head, f.mode)
 		case tar.TypeSymlink:
 			f.link = h.Linkname
 		case tar.TypeLink:

@@ -170,7 +170,7 @@ func TestDockerDrift(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Detect: %v", err)
 					}
-					if res.Container.ID != id || !res.Running || res.Image != testImage || res.Processes < 1 || res.FilesFrom != mode {
+					if res.Container.ID != id || !res.Running || res.Image != testImage || res.Processes < 1 || res.FilesFrom != mode || res.ImageFrom != mode {
 						t.Errorf("result header: %+v", res)
 					}
 					if len(res.Warnings) > 0 {

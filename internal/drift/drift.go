@@ -101,7 +101,11 @@ type Result struct {
 	Running   bool         `json:"running"`
 	// FilesFrom says how the container's files were read: "host" (its
 	// overlay2 upper directory) or "api" (CopyFromContainer).
-	FilesFrom string    `json:"filesFrom"`
+	FilesFrom string `json:"filesFrom"`
+	// ImageFrom says how the image's files were read: "host" (its
+	// overlay2 layer directories), "api" (ImageSave), or "" when no file
+	// of the image was needed.
+	ImageFrom string    `json:"imageFrom,omitempty"`
 	Changes   int       `json:"changes"`   // entries of docker diff
 	Processes int       `json:"processes"` // processes checked
 	Findings  []Finding `json:"findings"`
@@ -286,7 +290,19 @@ func (d *Detector) Detect(ctx context.Context, containerID string) (*Result, err
 		want[p.exe] = true
 	}
 	var img *imageIndex
-	if len(want) > 0 {
+	if len(want) > 0 && !d.opts.APIOnly && info.GraphDriver.Name == "overlay2" && info.GraphDriver.Data["LowerDir"] != "" {
+		// The image's layers on this host: no export needed. Anything
+		// wrong with them and the export below is the answer.
+		if l, err := openLowerDirs(info.GraphDriver.Data["LowerDir"]); err == nil {
+			img, err = l.index(want, d.opts)
+			l.close()
+			if err == nil {
+				res.ImageFrom = "host"
+			}
+		}
+	}
+	if len(want) > 0 && img == nil {
+		res.ImageFrom = "api"
 		spool, err := d.image(ctx, info.Image)
 		if err != nil {
 			return nil, err

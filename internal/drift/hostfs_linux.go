@@ -134,3 +134,155 @@ func fileMode(m uint32) fs.FileMode {
 	}
 	return mode
 }
+
+// layerEntry is what one layer directory holds at a path.
+type layerEntry int
+
+const (
+	entryNone      layerEntry = iota
+	entryWhiteout             // overlay whiteout: a 0/0 character device
+	entryDir                  // a directory
+	entryOpaqueDir            // a directory hiding the lower layers' content
+	entryOther                // a file, link or device
+)
+
+// lookup says what the directory holds at p, following no symlink.
+func (h *hostDir) lookup(p string) (layerEntry, error) {
+	rel := strings.Trim(path.Clean("/"+p), "/")
+	if rel == "" {
+		return entryDir, nil
+	}
+	fd, err := unix.Openat2(h.fd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolveStrict})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) {
+			return entryNone, nil
+		}
+		return entryNone, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return entryNone, fmt.Errorf("stat %s: %w", p, err)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFCHR:
+		if st.Rdev == 0 {
+			return entryWhiteout, nil
+		}
+		return entryOther, nil
+	case unix.S_IFDIR:
+		// xattrs cannot be read through an O_PATH descriptor.
+		dfd, err := unix.Openat2(h.fd, rel, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolveStrict})
+		if err != nil {
+			return entryNone, fmt.Errorf("open %s: %w", p, err)
+		}
+		defer unix.Close(dfd)
+		buf := make([]byte, 8)
+		if n, err := unix.Fgetxattr(dfd, "trusted.overlay.opaque", buf); err == nil && n == 1 && buf[0] == 'y' {
+			return entryOpaqueDir, nil
+		}
+		return entryDir, nil
+	}
+	return entryOther, nil
+}
+
+// lowerDirs reads an image's files from the overlay2 layer directories a
+// container is stacked on (its LowerDir, top layer first, without Docker's
+// -init layer), the way overlayfs merges them: no image export needed.
+type lowerDirs struct {
+	layers []*hostDir
+}
+
+func openLowerDirs(lowerDir string) (*lowerDirs, error) {
+	l := &lowerDirs{}
+	for _, d := range strings.Split(lowerDir, ":") {
+		if d == "" || strings.HasSuffix(d, "-init/diff") {
+			continue
+		}
+		h, err := openHostDir(d)
+		if err != nil {
+			l.close()
+			return nil, err
+		}
+		l.layers = append(l.layers, h)
+	}
+	if len(l.layers) == 0 {
+		return nil, errors.New("no image layers in LowerDir")
+	}
+	return l, nil
+}
+
+func (l *lowerDirs) close() {
+	for _, h := range l.layers {
+		h.close()
+	}
+}
+
+// file returns the image's file at p, or nil when the image has none
+// there.
+func (l *lowerDirs) file(p string, maxRead, keep int64) (*fileState, error) {
+	p = path.Clean("/" + p)
+	comps := strings.Split(strings.Trim(p, "/"), "/")
+	for _, layer := range l.layers {
+		found, opaque := false, false
+	walk:
+		for i := range comps {
+			q := "/" + strings.Join(comps[:i+1], "/")
+			k, err := layer.lookup(q)
+			if err != nil {
+				return nil, err
+			}
+			last := i == len(comps)-1
+			switch k {
+			case entryNone:
+				break walk
+			case entryWhiteout:
+				return nil, nil // deleted by this layer
+			case entryOther:
+				if !last {
+					return nil, nil // a file here shadows the rest of the path
+				}
+				found = true
+			case entryDir, entryOpaqueDir:
+				if last {
+					found = true
+				} else if k == entryOpaqueDir {
+					opaque = true
+				}
+			}
+		}
+		if found {
+			f, err := layer.read(p, maxRead, keep)
+			if errors.Is(err, errGone) {
+				return nil, nil
+			}
+			return f, err
+		}
+		if opaque {
+			return nil, nil // lower layers are hidden below an opaque directory
+		}
+	}
+	return nil, nil
+}
+
+// index looks up the wanted paths.
+func (l *lowerDirs) index(want map[string]bool, opts Options) (*imageIndex, error) {
+	idx := &imageIndex{files: map[string]*fileState{}}
+	for p := range want {
+		keep, limit := int64(0), opts.MaxRead
+		if isPackageDB(p) {
+			keep, limit = opts.MaxDB, max(opts.MaxRead, opts.MaxDB)
+		}
+		f, err := l.file(p, limit, keep)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			if keep > 0 && f.size > opts.MaxDB {
+				f.content = nil
+			}
+			idx.files[p] = f
+		}
+	}
+	return idx, nil
+}

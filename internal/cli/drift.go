@@ -47,6 +47,10 @@ names and ID prefixes are accepted) with the image it was started from:
             --proc-root) that the image does not hold, or holds with other
             content: the "drop and execute" pattern
 
+On the Docker host, files are read from the container's and image's overlay2
+directories (no symlink followed); with a remote engine or --api-only, through
+the Engine API (CopyFromContainer, ImageSave).
+
 Findings: exec-not-in-image, exec-modified, added-executable,
 modified-executable (HIGH); added-library, modified-library, changes under
 /etc (MEDIUM); other changes, deletions and package changes (LOW).
@@ -69,7 +73,7 @@ Exit codes: 0 done, 1 (with --exit-code 1) drift found, 2 error.`,
 	fl.IntVar(&f.parallel, "parallel", 4, "files read from a container at once")
 	fl.BoolVar(&f.noProcesses, "no-processes", false, "do not check the containers' processes")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up on a container after this long (a stuck Docker Engine)")
-	fl.BoolVar(&f.apiOnly, "api-only", false, "read container files only through the Engine API, not from overlay2 directories on this host (slower)")
+	fl.BoolVar(&f.apiOnly, "api-only", false, "read container and image files only through the Engine API, not from overlay2 directories on this host (slower)")
 	return cmd
 }
 

@@ -4,10 +4,13 @@
 // package databases gained or lost, and the processes running a program
 // that is not the image's (the "drop and execute" pattern).
 //
-// The image side is read from the Docker Engine (ImageSave) and walked once
-// per container for just the paths the container touched or runs; the
-// container side is read with CopyFromContainer and, for processes, from
-// the host's /proc. Every read is bounded.
+// Only the paths the container touched or runs are read, on both sides.
+// On the Docker host itself (overlay2), the container's files come from its
+// upper directory and the image's from its layer directories, resolved with
+// openat2 so that no symlink is followed; elsewhere (a remote engine,
+// another storage driver, Options.APIOnly) the container's files come from
+// CopyFromContainer and the image's from one ImageSave export walked once.
+// Processes are read from the host's /proc. Every read is bounded.
 package drift
 
 import (
@@ -152,9 +155,9 @@ type Options struct {
 	TempDir string
 	// NoProcesses skips the process check.
 	NoProcesses bool
-	// APIOnly reads the container's files only through the Engine API
-	// (CopyFromContainer), never from its overlay2 directory on this host
-	// (the fast path, used when the directory is reachable).
+	// APIOnly reads files only through the Engine API (CopyFromContainer,
+	// ImageSave), never from overlay2 directories on this host (the fast
+	// path, used when they are reachable).
 	APIOnly bool
 }
 

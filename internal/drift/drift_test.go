@@ -196,6 +196,7 @@ func TestClassifyFile(t *testing.T) {
 		{"usr data added", "/usr/share/x.txt", true, nil, reg(0o644, []byte("x"), "aa"), KindAdded, low},
 		{"setuid added", "/usr/bin/passwd", false, reg(0o755, exe, "aa"), reg(0o755|fs.ModeSetuid, exe, "aa"), KindModified, high},
 		{"chmod in usr", "/usr/share/x", false, reg(0o644, []byte("x"), "aa"), reg(0o600, []byte("x"), "aa"), KindModified, low},
+		{"metacopy chmod", "/usr/bin/ls", false, reg(0o755, exe, "aa"), &fileState{mode: 0o755 | fs.ModeSetuid, size: int64(len(exe)), metacopy: true}, KindModified, high},
 		{"symlink in bin", "/usr/bin/evil", true, nil, &fileState{mode: fs.ModeSymlink | 0o777, link: "/tmp/x"}, KindAdded, low},
 		{"change without image copy is an addition", "/usr/bin/new", false, nil, reg(0o755, exe, "aa"), KindAddedExecutable, high},
 	}

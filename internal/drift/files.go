@@ -115,6 +115,7 @@ type fileState struct {
 	sha256    string   // hex, of the first MaxRead bytes
 	truncated bool     // larger than MaxRead
 	content   []byte   // whole content, for package databases only
+	metacopy  bool     // an overlayfs metadata-only copy-up: data as in the image
 }
 
 func (f *fileState) isDir() bool     { return f.mode.IsDir() }
@@ -318,6 +319,11 @@ feed:
 func classifyFile(p string, added bool, old, cur *fileState) (Finding, bool) {
 	if cur.isDir() {
 		return Finding{}, false
+	}
+	if cur.metacopy && old != nil && old.isRegular() {
+		c := *cur
+		c.sha256, c.ftype, c.truncated = old.sha256, old.ftype, old.truncated
+		cur = &c
 	}
 	if old == nil {
 		added = true

@@ -97,6 +97,13 @@ func (h *hostDir) read(p string, maxRead, keep int64) (*fileState, error) {
 	if !f.isRegular() {
 		return f, nil
 	}
+	// With overlayfs metacopy, a chmod or chown copies up the metadata
+	// only: the data is still the lower layer's, and reading the upper
+	// file gives zeros.
+	if _, err := unix.Fgetxattr(ffd, "trusted.overlay.metacopy", nil); err == nil {
+		f.metacopy = true
+		return f, nil
+	}
 	sum, head, content, n, err := hashBounded(file, maxRead, keep)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-sec/bulkhead/internal/runtime"
-	"github.com/bulkhead-sec/bulkhead/internal/runtime/dockertest"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/dockertest"
 )
 
 var updateInventory = flag.Bool("update-inventory", false, "rewrite internal/cli/testdata/inventory/*.golden")

@@ -12,7 +12,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/bulkhead-sec/bulkhead/internal/runtime/dockertest"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/dockertest"
 )
 
 func find(s *Snapshot, id string) *Container {

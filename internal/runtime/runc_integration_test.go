@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulkhead-sec/bulkhead/internal/runtime/dockertest"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/dockertest"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 

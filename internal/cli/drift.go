@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-sec/bulkhead/internal/drift"
+	"github.com/bulkhead-sec/bulkhead/internal/respond"
+	"github.com/bulkhead-sec/bulkhead/internal/siem"
 	"github.com/bulkhead-sec/bulkhead/internal/source"
 )
 
@@ -28,6 +31,11 @@ type driftFlags struct {
 	noProcesses bool
 	apiOnly     bool
 	timeout     time.Duration
+	respond     string
+	forKinds    []string
+	yes         bool
+	allow       []string
+	only        []string
 }
 
 func newDriftCmd(g *globals) *cobra.Command {
@@ -55,10 +63,17 @@ Findings: exec-not-in-image, exec-modified, added-executable,
 modified-executable (HIGH); added-library, modified-library, changes under
 /etc (MEDIUM); other changes, deletions and package changes (LOW).
 
+--respond stop|pause acts on the running containers with a finding named by
+--for (a kind such as exec-not-in-image, a severity meaning that or worse,
+or ANY). It is a dry run unless --yes is given: the plan is printed on
+stderr and nothing is touched. Containers matched by --respond-allow, or
+labelled bulkhead.respond=never, are never touched.
+
 Exit codes: 0 done, 1 (with --exit-code 1) drift found, 2 error.`,
 		Example: `  bulkhead drift
   bulkhead drift web-1 3f2a --format json
-  bulkhead drift --format jsonl --exit-code 1`,
+  bulkhead drift --format jsonl --exit-code 1
+  bulkhead drift --respond pause --for exec-not-in-image --respond-allow label=env=prod --yes`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDrift(cmd.Context(), g, f, args)
 		},
@@ -74,12 +89,88 @@ Exit codes: 0 done, 1 (with --exit-code 1) drift found, 2 error.`,
 	fl.BoolVar(&f.noProcesses, "no-processes", false, "do not check the containers' processes")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up on a container after this long (a stuck Docker Engine)")
 	fl.BoolVar(&f.apiOnly, "api-only", false, "read container and image files only through the Engine API, not from overlay2 directories on this host (slower)")
+	fl.StringVar(&f.respond, "respond", "", "stop or pause running containers with a finding named by --for (dry run unless --yes)")
+	fl.StringSliceVar(&f.forKinds, "for", nil, "with --respond (required): finding kinds (exec-not-in-image, ...), a severity (that or worse), or ANY")
+	fl.BoolVar(&f.yes, "yes", false, "with --respond: really stop or pause (default is a dry run)")
+	fl.StringSliceVar(&f.allow, "respond-allow", nil, "never respond to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
+	fl.StringSliceVar(&f.only, "respond-only", nil, "respond only to containers matching name=GLOB, label=KEY or label=KEY=VALUE (repeatable)")
 	return cmd
+}
+
+// driftResponder checks the --respond flags before anything is looked at.
+func driftResponder(g *globals, f *driftFlags) (*respond.Responder, error) {
+	if f.respond == "" {
+		if len(f.forKinds) > 0 || f.yes {
+			return nil, errors.New("--for and --yes go with --respond stop|pause")
+		}
+		return nil, nil
+	}
+	mode, err := respond.ParseMode(f.respond)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.forKinds) == 0 {
+		return nil, errors.New("--respond needs --for: the finding kinds (--for exec-not-in-image,added-executable), a severity (--for HIGH) or --for ANY")
+	}
+	for _, k := range f.forKinds {
+		if !drift.ValidTrigger(k) {
+			kinds := make([]string, len(drift.Kinds))
+			for i, k := range drift.Kinds {
+				kinds[i] = string(k)
+			}
+			return nil, fmt.Errorf("--for %q: not a finding kind (%s), a severity or ANY", k, strings.Join(kinds, ", "))
+		}
+	}
+	allow, err := respond.ParseRules(f.allow)
+	if err != nil {
+		return nil, err
+	}
+	only, err := respond.ParseRules(f.only)
+	if err != nil {
+		return nil, err
+	}
+	return &respond.Responder{Mode: mode, Allow: allow, Only: only, DryRun: !f.yes, Logger: g.logger, Host: siem.Hostname()}, nil
+}
+
+// respondToDrift plans and (unless a dry run) takes the responses, after
+// filling in what the allow-list needs: each candidate's state and labels.
+func respondToDrift(ctx context.Context, g *globals, cli *client.Client, r *respond.Responder, rep *drift.Report, triggers []string) error {
+	cands := rep.Candidates(triggers)
+	for i := range cands {
+		info, err := cli.ContainerInspect(ctx, cands[i].ID)
+		if err != nil {
+			cands[i].State = "gone"
+			continue
+		}
+		if info.State != nil {
+			cands[i].State = info.State.Status
+		}
+		if info.Config != nil {
+			cands[i].Labels = info.Config.Labels
+		}
+	}
+	r.Engine = cli
+	var err error
+	rep.Responses, err = r.Execute(ctx, r.Plan(cands))
+	for _, a := range rep.Responses {
+		fmt.Fprintln(g.stderr, "respond: "+a.Describe())
+	}
+	switch {
+	case len(rep.Responses) == 0:
+		fmt.Fprintln(g.stderr, "respond: no container has drift of "+strings.Join(triggers, ","))
+	case r.DryRun:
+		fmt.Fprintln(g.stderr, "respond: dry run, nothing was changed; add --yes to act")
+	}
+	return err
 }
 
 func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) error {
 	if !slices.Contains(drift.Formats, f.format) {
 		return &exitError{ExitError, fmt.Errorf("unknown --format %q (use %s)", f.format, strings.Join(drift.Formats, "|"))}
+	}
+	responder, err := driftResponder(g, f)
+	if err != nil {
+		return &exitError{ExitError, err}
 	}
 	cli, err := source.DockerClient(f.dockerHost)
 	if err != nil {
@@ -133,10 +224,18 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 		}
 		rep.Add(res)
 	}
+	// Respond before writing, so the report carries what was done.
+	var respondErr error
+	if responder != nil {
+		respondErr = respondToDrift(ctx, g, cli, responder, rep, f.forKinds)
+	}
 	if err := writeReport(g, &scanFlags{output: f.output}, func(w io.Writer) error {
 		return drift.Write(w, f.format, rep)
 	}); err != nil {
 		return err
+	}
+	if respondErr != nil {
+		return &exitError{ExitError, fmt.Errorf("respond: %w", respondErr)}
 	}
 	if len(rep.Findings) > 0 && f.exitCode != 0 {
 		return &exitError{code: f.exitCode, err: fmt.Errorf("drift in %d findings", len(rep.Findings))}

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/respond"
 )
 
 // Formats drift output can take.
@@ -20,6 +23,9 @@ type Report struct {
 	Findings   []Finding          `json:"findings"`
 	Warnings   []string           `json:"warnings,omitempty"`
 	Partial    bool               `json:"partial,omitempty"`
+	// Responses are the actions planned or taken on drifted containers
+	// (bulkhead drift --respond).
+	Responses []respond.Action `json:"responses,omitempty"`
 }
 
 // ContainerSummary is one checked container, without its findings.
@@ -207,3 +213,52 @@ func joinInts(xs []int) string {
 // tabSafe keeps a value from a container (a path, a command line) from
 // breaking the table: control characters become '?'.
 func tabSafe(s string) string { return strings.Map(printable, s) }
+
+// Kinds lists every finding kind, for validating what a response is for.
+var Kinds = []Kind{
+	KindAddedExecutable, KindModifiedExecutable, KindAddedLibrary, KindModifiedLibrary,
+	KindAdded, KindModified, KindDeleted, KindPackageInstalled, KindPackageRemoved,
+	KindPackageChanged, KindExecNotInImage, KindExecModified,
+}
+
+// ValidTrigger reports whether t can name what a response is for: a
+// finding kind, a severity (that severity or worse), or ANY.
+func ValidTrigger(t string) bool {
+	if strings.EqualFold(t, "ANY") || inventory.SeverityRank(t) > 0 {
+		return true
+	}
+	return slices.Contains(Kinds, Kind(t))
+}
+
+func matchesTrigger(f *Finding, t string) bool {
+	switch {
+	case strings.EqualFold(t, "ANY"):
+		return true
+	case inventory.SeverityRank(t) > 0:
+		return inventory.SeverityRank(f.Severity) >= inventory.SeverityRank(t)
+	}
+	return string(f.Kind) == t
+}
+
+// Candidates are the containers with a finding that matches one of
+// triggers (see ValidTrigger), each with the findings as its reasons. The
+// caller fills in State and Labels (the report does not keep them) before
+// the responder's allow-list sees them.
+func (r *Report) Candidates(triggers []string) []respond.Candidate {
+	var out []respond.Candidate
+	index := map[string]int{}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if !slices.ContainsFunc(triggers, func(t string) bool { return matchesTrigger(f, t) }) {
+			continue
+		}
+		reason := "drift: " + string(f.Kind) + " " + f.Path
+		if j, ok := index[f.Container.ID]; ok {
+			out[j].Reasons = append(out[j].Reasons, reason)
+			continue
+		}
+		index[f.Container.ID] = len(out)
+		out = append(out, respond.Candidate{ID: f.Container.ID, Name: f.Container.Name, Reasons: []string{reason}})
+	}
+	return out
+}

@@ -31,6 +31,7 @@ type driftFlags struct {
 	noProcesses bool
 	apiOnly     bool
 	timeout     time.Duration
+	syslog      string
 	respond     string
 	forKinds    []string
 	yes         bool
@@ -89,6 +90,7 @@ Exit codes: 0 done, 1 (with --exit-code 1) drift found, 2 error.`,
 	fl.BoolVar(&f.noProcesses, "no-processes", false, "do not check the containers' processes")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up on a container after this long (a stuck Docker Engine)")
 	fl.BoolVar(&f.apiOnly, "api-only", false, "read container and image files only through the Engine API, not from overlay2 directories on this host (slower)")
+	fl.StringVar(&f.syslog, "syslog", "", "also send every finding as RFC 5424 syslog to udp://HOST:PORT or tcp://HOST:PORT")
 	fl.StringVar(&f.respond, "respond", "", "stop or pause running containers with a finding named by --for (dry run unless --yes)")
 	fl.StringSliceVar(&f.forKinds, "for", nil, "with --respond (required): finding kinds (exec-not-in-image, ...), a severity (that or worse), or ANY")
 	fl.BoolVar(&f.yes, "yes", false, "with --respond: really stop or pause (default is a dry run)")
@@ -172,6 +174,14 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
+	// A bad --syslog address fails before anything is looked at.
+	var remote *siem.Syslog
+	if f.syslog != "" {
+		if remote, err = siem.Dial(f.syslog); err != nil {
+			return &exitError{ExitError, fmt.Errorf("%w; check the --syslog address", err)}
+		}
+		defer remote.Close()
+	}
 	cli, err := source.DockerClient(f.dockerHost)
 	if err != nil {
 		return &exitError{ExitError, err}
@@ -233,6 +243,11 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 		return drift.Write(w, f.format, rep)
 	}); err != nil {
 		return err
+	}
+	if remote != nil {
+		if err := siem.EmitAll(remote, drift.Events(rep, siem.Hostname(), time.Now().UTC())); err != nil {
+			return &exitError{ExitError, fmt.Errorf("--syslog: %w", err)}
+		}
 	}
 	if respondErr != nil {
 		return &exitError{ExitError, fmt.Errorf("respond: %w", respondErr)}

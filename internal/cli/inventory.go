@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-sec/bulkhead/internal/runtime"
+	"github.com/bulkhead-sec/bulkhead/internal/siem"
 	"github.com/bulkhead-sec/bulkhead/internal/store"
 )
 
@@ -27,6 +28,7 @@ type inventoryFlags struct {
 	noSave     bool
 	noDocker   bool
 	timeout    time.Duration
+	syslog     string
 }
 
 func newInventoryCmd(g *globals) *cobra.Command {
@@ -67,7 +69,8 @@ mounts, user, privileged, capabilities, namespaces).`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.changes, "changes", false, "print only what changed since the previous snapshot")
-	fl.StringVarP(&f.format, "format", "f", "table", "output format: table|json")
+	fl.StringVarP(&f.format, "format", "f", "table", "output format: table|json|jsonl|syslog (jsonl and syslog: one SIEM event per change and per unmanaged container)")
+	fl.StringVar(&f.syslog, "syslog", "", "also send the events as RFC 5424 syslog to udp://HOST:PORT or tcp://HOST:PORT")
 	fl.StringVarP(&f.output, "output", "o", "", "write the inventory to FILE instead of stdout")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker Engine address (default $DOCKER_HOST, else unix:///var/run/docker.sock)")
 	fl.StringVar(&f.procRoot, "proc-root", "/proc", "proc filesystem to read containers from")
@@ -79,8 +82,19 @@ mounts, user, privileged, capabilities, namespaces).`,
 }
 
 func runInventory(cmd *cobra.Command, g *globals, f *inventoryFlags) error {
-	if f.format != "table" && f.format != "json" {
-		return &exitError{ExitError, fmt.Errorf("unknown --format %q: use table or json", f.format)}
+	switch f.format {
+	case "table", "json", "jsonl", "syslog":
+	default:
+		return &exitError{ExitError, fmt.Errorf("unknown --format %q: use table, json, jsonl or syslog", f.format)}
+	}
+	// A bad --syslog address fails before anything is looked at.
+	var remote *siem.Syslog
+	if f.syslog != "" {
+		var err error
+		if remote, err = siem.Dial(f.syslog); err != nil {
+			return &exitError{ExitError, fmt.Errorf("%w; check the --syslog address", err)}
+		}
+		defer remote.Close()
 	}
 	ctx := cmd.Context()
 	snap, err := runtime.Discover(ctx, runtime.Options{
@@ -125,8 +139,17 @@ func runInventory(cmd *cobra.Command, g *globals, f *inventoryFlags) error {
 		}
 	}
 
+	if remote != nil {
+		if err := siem.EmitAll(remote, runtime.Events(snap, changes)); err != nil {
+			return &exitError{ExitError, fmt.Errorf("--syslog: %w", err)}
+		}
+	}
 	return writeReport(g, &scanFlags{output: f.output}, func(w io.Writer) error {
 		switch {
+		case f.format == "jsonl":
+			return siem.EmitAll(siem.NewJSONL(w), runtime.Events(snap, changes))
+		case f.format == "syslog":
+			return siem.EmitAll(siem.NewSyslog(w), runtime.Events(snap, changes))
 		case f.format == "json" && f.changes:
 			return writeJSON(w, runtime.ChangesReport{Host: snap.Host, Time: snap.Time, Partial: snap.Partial, Warnings: snap.Warnings, Changes: changes})
 		case f.format == "json":

@@ -98,6 +98,25 @@ func TestInventorySnapshots(t *testing.T) {
 	}
 
 	dockertest.Remove(cli, id)
+	// For a SIEM: one event per change, as JSON lines.
+	code, out, errOut = runIn(cache, "inventory", "--format", "jsonl", "--no-save")
+	if code != ExitOK {
+		t.Fatalf("jsonl: exit %d: %s", code, errOut)
+	}
+	removed := false
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Kind string `json:"kind"`
+			ID   string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("jsonl line %q: %v", line, err)
+		}
+		removed = removed || (ev.Kind == "container-removed" && ev.ID == id)
+	}
+	if !removed {
+		t.Errorf("no container-removed event for %s in:\n%s", id[:12], out)
+	}
 	code, out, errOut = runIn(cache, "inventory", "--changes")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -151,7 +170,7 @@ func TestInventoryWithoutDocker(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, errOut)
 	}
 	code, _, errOut = runIn(t.TempDir(), "inventory", "--format", "yaml")
-	if code != ExitError || !strings.Contains(errOut, "table or json") {
+	if code != ExitError || !strings.Contains(errOut, "table, json, jsonl or syslog") {
 		t.Errorf("bad format: exit %d, stderr %s", code, errOut)
 	}
 	code, _, errOut = runIn(t.TempDir(), "inventory", "--docker-host", nosock, "--proc-root", proc, "--store", "postgres://u:pw0rd@127.0.0.1:1/x?sslmode=disable&connect_timeout=2")

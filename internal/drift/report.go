@@ -9,13 +9,15 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/respond"
+	"github.com/bulkhead-sec/bulkhead/internal/siem"
 )
 
 // Formats drift output can take.
-var Formats = []string{"table", "json", "jsonl"}
+var Formats = []string{"table", "json", "jsonl", "syslog"}
 
 // Report is the drift of every container checked in one run.
 type Report struct {
@@ -82,6 +84,10 @@ func Write(w io.Writer, format string, r *Report) error {
 			if err := enc.Encode(&r.Findings[i]); err != nil {
 				return err
 			}
+		}
+	case "syslog":
+		if err := siem.EmitAll(siem.NewSyslog(bw), Events(r, siem.Hostname(), time.Now().UTC())); err != nil {
+			return err
 		}
 	case "table", "":
 		writeTable(bw, r)
@@ -261,4 +267,25 @@ func (r *Report) Candidates(triggers []string) []respond.Candidate {
 		out = append(out, respond.Candidate{ID: f.Container.ID, Name: f.Container.Name, Reasons: []string{reason}})
 	}
 	return out
+}
+
+// Events turns a report into SIEM events: one drift-finding per finding
+// (HIGH findings at syslog err) and one response-action per response.
+func Events(r *Report, host string, now time.Time) []siem.Event {
+	evs := make([]siem.Event, 0, len(r.Findings)+len(r.Responses))
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		evs = append(evs, siem.Event{
+			Time: now, Host: host, Kind: siem.KindDriftFinding, Severity: siem.SeverityFor(f.Severity),
+			Message: fmt.Sprintf("drift %s %s in container %s (%s)", f.Kind, f.Path, f.Container.Name, f.Image),
+			Data:    siem.Fields(f),
+		})
+	}
+	for _, a := range r.Responses {
+		evs = append(evs, siem.Event{
+			Time: a.Time, Host: host, Kind: siem.KindResponseAction, Severity: siem.Warning,
+			Message: a.Describe(), Data: siem.Fields(a),
+		})
+	}
+	return evs
 }

@@ -1,9 +1,14 @@
 package drift
 
 import (
+	"bytes"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bulkhead-sec/bulkhead/internal/siem"
 )
 
 func TestCandidates(t *testing.T) {
@@ -38,5 +43,31 @@ func TestCandidates(t *testing.T) {
 		if ValidTrigger(s) != want {
 			t.Errorf("ValidTrigger(%q) = %v", s, !want)
 		}
+	}
+}
+
+func TestEvents(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	rep := &Report{Findings: []Finding{
+		{Container: ContainerRef{Name: "a", ID: "aaa"}, Image: "img:1", Path: "/tmp/x", Kind: KindExecNotInImage, Severity: "HIGH"},
+		{Container: ContainerRef{Name: "a", ID: "aaa"}, Image: "img:1", Path: "/var/lib/dpkg/status", Kind: KindPackageInstalled, Severity: "LOW"},
+	}}
+	evs := Events(rep, "h1", now)
+	if len(evs) != 2 {
+		t.Fatalf("%d events", len(evs))
+	}
+	if e := evs[0]; e.Kind != siem.KindDriftFinding || e.Severity != siem.Error || e.Message != "drift exec-not-in-image /tmp/x in container a (img:1)" ||
+		e.Data["kind"] != "exec-not-in-image" || e.Data["path"] != "/tmp/x" {
+		t.Errorf("event %+v", e)
+	}
+	if evs[1].Severity != siem.Notice {
+		t.Errorf("LOW finding at %v", evs[1].Severity)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, "syslog", rep); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "<107>1 ") || !strings.Contains(lines[0], "drift-finding") {
+		t.Errorf("syslog output:\n%s", buf.String())
 	}
 }

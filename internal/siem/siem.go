@@ -23,7 +23,38 @@ const (
 	KindAuditResult    = "audit-result"
 	KindAuditSummary   = "audit-summary"
 	KindResponseAction = "response-action"
+	KindDriftFinding   = "drift-finding"
+	// Inventory: containers that appeared, disappeared or changed since
+	// the previous snapshot, and containers no API knows.
+	KindContainerAdded     = "container-added"
+	KindContainerRemoved   = "container-removed"
+	KindContainerChanged   = "container-changed"
+	KindUnmanagedContainer = "unmanaged-container"
 )
+
+// Fields turns a value with JSON tags into event data: its JSON object as
+// a map, so the field names a SIEM sees are those of the JSON reports.
+func Fields(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return map[string]any{"value": string(b)}
+	}
+	return m
+}
+
+// EmitAll sends events to sink in order, stopping at the first error.
+func EmitAll(sink Sink, evs []Event) error {
+	for _, e := range evs {
+		if err := sink.Emit(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Syslog severities (RFC 5424 section 6.2.1).
 type Severity int

@@ -102,8 +102,8 @@ of the same name is replaced.`,
 
 // recordBase reads the layer digests of the image ref names.
 func recordBase(ctx context.Context, ref string, opts source.Options) (basecheck.Base, error) {
-	if rest, ok := strings.CutPrefix(ref, source.Docker+":"); ok && !isPortRef(rest) {
-		return dockerBase(ctx, ref, strings.TrimPrefix(rest, "//"), opts)
+	if t, rest := source.SplitTransport(ref); t == source.Docker {
+		return dockerBase(ctx, ref, rest, opts)
 	}
 	target, err := source.Open(ctx, ref, opts)
 	if err != nil {
@@ -173,21 +173,6 @@ func finishBase(b basecheck.Base, ref string) (basecheck.Base, error) {
 		}
 	}
 	return b, nil
-}
-
-// isPortRef reports whether s, after "docker:", is a port and a path
-// ("docker:5000/app" is a registry host named docker), as source does.
-func isPortRef(s string) bool {
-	port, _, ok := strings.Cut(s, "/")
-	if !ok || port == "" {
-		return false
-	}
-	for _, c := range port {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func shortDigest(d string) string {

@@ -131,8 +131,8 @@ func writeImage(t *testing.T, layers []imagebuild.Layer, labels map[string]strin
 	return out
 }
 
-// runIn runs the CLI with a given cache and environment.
-func runIn(t *testing.T, cache string, args ...string) (int, string, string) {
+// runGate runs the CLI with a given cache and environment.
+func runGate(t *testing.T, cache string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), append([]string{"--cache-dir", cache}, args...), &stdout, &stderr)
@@ -265,7 +265,7 @@ func TestGate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"scan", "image", img, scanners}, tc.args...)
-			code, out, errOut := runIn(t, cache, args...)
+			code, out, errOut := runGate(t, cache, args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
 			}
@@ -276,10 +276,10 @@ func TestGate(t *testing.T) {
 	// The same verdict from the saved report, without rescanning.
 	t.Run("policy test on a saved report", func(t *testing.T) {
 		reportFile := filepath.Join(t.TempDir(), "report.json")
-		if code, _, errOut := runIn(t, cache, "scan", "image", img, scanners, "-f", "json", "-o", reportFile); code != ExitOK {
+		if code, _, errOut := runGate(t, cache, "scan", "image", img, scanners, "-f", "json", "-o", reportFile); code != ExitOK {
 			t.Fatalf("scan: exit %d: %s", code, errOut)
 		}
-		code, out, errOut := runIn(t, cache, "policy", "test", pol, "--report", reportFile, "--ignorefile", ign)
+		code, out, errOut := runGate(t, cache, "policy", "test", pol, "--report", reportFile, "--ignorefile", ign)
 		if code != ExitBlocked {
 			t.Fatalf("exit %d, want 1: %s", code, errOut)
 		}
@@ -287,7 +287,7 @@ func TestGate(t *testing.T) {
 	})
 
 	t.Run("json report carries the verdict, stderr the WHY", func(t *testing.T) {
-		code, out, errOut := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "json")
+		code, out, errOut := runGate(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "json")
 		if code != ExitBlocked {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -319,7 +319,7 @@ func TestGate(t *testing.T) {
 
 	t.Run("GitHub annotations: the ignore file, not paths inside the image", func(t *testing.T) {
 		t.Setenv("GITHUB_ACTIONS", "true")
-		_, _, errOut := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-q")
+		_, _, errOut := runGate(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-q")
 		var got []string
 		for _, l := range strings.Split(errOut, "\n") {
 			if strings.HasPrefix(l, "::") {
@@ -333,7 +333,7 @@ func TestGate(t *testing.T) {
 	})
 
 	t.Run("sarif validates against the SARIF 2.1.0 schema", func(t *testing.T) {
-		code, out, errOut := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "sarif", "-q")
+		code, out, errOut := runGate(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "sarif", "-q")
 		if code != ExitBlocked {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -341,7 +341,7 @@ func TestGate(t *testing.T) {
 	})
 
 	t.Run("junit has one testcase per rule", func(t *testing.T) {
-		code, out, _ := runIn(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "junit", "-q")
+		code, out, _ := runGate(t, cache, "scan", "image", img, scanners, "--policy", pol, "--ignorefile", ign, "-f", "junit", "-q")
 		if code != ExitBlocked {
 			t.Fatalf("exit %d", code)
 		}
@@ -408,7 +408,7 @@ func TestGateNoVerdict(t *testing.T) {
 		{"policy test: bad report", cache, []string{"policy", "test", writeFile(t, dir, "ok.yaml", gatePolicy), "--report", bad}, "read inventory json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runIn(t, tc.cache, tc.args...)
+			code, out, errOut := runGate(t, tc.cache, tc.args...)
 			if code != ExitError {
 				t.Errorf("exit %d, want 2", code)
 			}
@@ -447,7 +447,7 @@ rules:
 	t.Setenv("GITHUB_ACTIONS", "true")
 	t.Setenv("GITHUB_WORKSPACE", filepath.Dir(dir))
 	writeFile(t, dir, "k8s/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: registry.example.com/app@sha256:"+strings.Repeat("a", 64)+"\n    securityContext: {privileged: true}\n")
-	code, out, errOut := runIn(t, t.TempDir(), "scan", "fs", dir, "--scanners=misconfig", "--fail-on", "CRITICAL")
+	code, out, errOut := runGate(t, t.TempDir(), "scan", "fs", dir, "--scanners=misconfig", "--fail-on", "CRITICAL")
 	if code != ExitBlocked {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
 	}
@@ -467,7 +467,7 @@ rules:
 // --fail-on HIGH for running as root, and the WHY says where.
 func TestGateDemoFixture(t *testing.T) {
 	dir := fixture.Dir(t)
-	code, out, errOut := runIn(t, t.TempDir(), "scan", "image", "docker-archive:"+filepath.Join(dir, "demo.tar"),
+	code, out, errOut := runGate(t, t.TempDir(), "scan", "image", "docker-archive:"+filepath.Join(dir, "demo.tar"),
 		"--scanners=secret,misconfig,malware", "--fail-on", "HIGH")
 	if code != ExitBlocked {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
@@ -481,16 +481,16 @@ func TestGateDemoFixture(t *testing.T) {
 func TestPolicyInit(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, ".bulkhead", "policy.yaml")
-	if code, _, errOut := runIn(t, t.TempDir(), "policy", "init", "-o", out); code != ExitOK {
+	if code, _, errOut := runGate(t, t.TempDir(), "policy", "init", "-o", out); code != ExitOK {
 		t.Fatal(errOut)
 	}
-	if code, _, errOut := runIn(t, t.TempDir(), "policy", "init", "-o", out); code != ExitError || !strings.Contains(errOut, "--force") {
+	if code, _, errOut := runGate(t, t.TempDir(), "policy", "init", "-o", out); code != ExitError || !strings.Contains(errOut, "--force") {
 		t.Errorf("second init: exit %d %s", code, errOut)
 	}
 	// The starter policy is valid for policy test (an empty report passes
 	// everything but the image rules, which need an image).
 	report := writeFile(t, dir, "r.json", `{"schemaVersion":1,"artifact":{"ref":"x","type":"filesystem","name":"x"},"packages":[]}`)
-	if code, stdout, errOut := runIn(t, t.TempDir(), "policy", "test", out, "--report", report); code != ExitOK || !strings.HasPrefix(stdout, `PASSED policy "production"`) {
+	if code, stdout, errOut := runGate(t, t.TempDir(), "policy", "test", out, "--report", report); code != ExitOK || !strings.HasPrefix(stdout, `PASSED policy "production"`) {
 		t.Errorf("policy test of the starter: exit %d\n%s%s", code, stdout, errOut)
 	}
 }
@@ -505,11 +505,11 @@ func TestGateVEXAndBaseline(t *testing.T) {
 	writeFile(t, dir, "policy.yaml", gatePolicy)
 	writeFile(t, dir, "ignore-all.yaml", gateIgnoreAll)
 	t.Chdir(dir)
-	if code, _, errOut := runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "-f", "json", "-o", "report.json"); code != ExitOK {
+	if code, _, errOut := runGate(t, cache, "scan", "image", img, "--scanners=vuln,secret", "-f", "json", "-o", "report.json"); code != ExitOK {
 		t.Fatalf("scan: %s", errOut)
 	}
 
-	code, out, errOut := runIn(t, cache, "policy", "vex", "--ignorefile", "ignore-all.yaml", "--report", "report.json", "--author", "platform-team", "-o", "accepted.openvex.json")
+	code, out, errOut := runGate(t, cache, "policy", "vex", "--ignorefile", "ignore-all.yaml", "--report", "report.json", "--author", "platform-team", "-o", "accepted.openvex.json")
 	if code != ExitOK || out != "" {
 		t.Fatalf("policy vex: exit %d %s %s", code, out, errOut)
 	}
@@ -556,31 +556,31 @@ func TestGateVEXAndBaseline(t *testing.T) {
 	}
 
 	// Read back: the VEX suppresses the three; the secret still blocks.
-	code, out, errOut = runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--policy", "policy.yaml", "--vex", "accepted.openvex.json", "--show-suppressed")
+	code, out, errOut = runGate(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--policy", "policy.yaml", "--vex", "accepted.openvex.json", "--show-suppressed")
 	if code != ExitBlocked {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	golden(t, "policy-vex.txt", why(t, out))
 
 	// The report as its own baseline: nothing is new.
-	code, out, errOut = runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--policy", "policy.yaml", "--baseline", "report.json")
+	code, out, errOut = runGate(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--policy", "policy.yaml", "--baseline", "report.json")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	golden(t, "policy-baseline.txt", why(t, out))
 
 	// Without a policy, --exit-code counts only what the baseline lacks.
-	if code, _, errOut := runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--baseline", "report.json", "--exit-code", "5"); code != ExitOK {
+	if code, _, errOut := runGate(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--baseline", "report.json", "--exit-code", "5"); code != ExitOK {
 		t.Errorf("--exit-code with a baseline: exit %d: %s", code, errOut)
 	}
-	if code, _, _ := runIn(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--exit-code", "5"); code != 5 {
+	if code, _, _ := runGate(t, cache, "scan", "image", img, "--scanners=vuln,secret", "--exit-code", "5"); code != 5 {
 		t.Errorf("--exit-code without a baseline: exit %d, want 5", code)
 	}
 	for _, tc := range []struct{ flag, file, want string }{
 		{"--vex", "policy.yaml", "--vex:"},
 		{"--baseline", "policy.yaml", "--baseline:"},
 	} {
-		code, _, errOut := runIn(t, cache, "scan", "image", img, tc.flag, tc.file)
+		code, _, errOut := runGate(t, cache, "scan", "image", img, tc.flag, tc.file)
 		if code != ExitError || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%s %s: exit %d %s", tc.flag, tc.file, code, errOut)
 		}
@@ -620,31 +620,31 @@ func TestGateApprovedBase(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, ".bulkhead/policy.yaml", basePolicy)
 	t.Chdir(dir)
-	if code, _, errOut := runIn(t, cache, "policy", "baseline", "docker-archive:"+baseImg, "--name", "debian-12", "-o", ".bulkhead/bases.yaml"); code != ExitOK {
+	if code, _, errOut := runGate(t, cache, "policy", "baseline", "docker-archive:"+baseImg, "--name", "debian-12", "-o", ".bulkhead/bases.yaml"); code != ExitOK {
 		t.Fatalf("policy baseline: exit %d %s", code, errOut)
 	}
-	code, out, errOut := runIn(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln")
+	code, out, errOut := runGate(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln")
 	if code != ExitBlocked {
 		t.Fatalf("on the approved base: exit %d: %s", code, errOut)
 	}
 	golden(t, "base-approved.txt", why(t, out))
 	// policy test reads the layer digests from a saved report.
-	if code, _, errOut := runIn(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln", "-f", "json", "-o", "r.json", "--policy", ".bulkhead/policy.yaml"); code != ExitBlocked {
+	if code, _, errOut := runGate(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln", "-f", "json", "-o", "r.json", "--policy", ".bulkhead/policy.yaml"); code != ExitBlocked {
 		t.Fatalf("json scan: exit %d %s", code, errOut)
 	}
-	code, out, errOut = runIn(t, cache, "policy", "test", ".bulkhead/policy.yaml", "--report", "r.json")
+	code, out, errOut = runGate(t, cache, "policy", "test", ".bulkhead/policy.yaml", "--report", "r.json")
 	if code != ExitBlocked {
 		t.Fatalf("policy test: exit %d %s", code, errOut)
 	}
 	golden(t, "base-approved.txt", out)
-	code, out, errOut = runIn(t, cache, "scan", "image", "docker-archive:"+elsewhere, "--scanners=vuln")
+	code, out, errOut = runGate(t, cache, "scan", "image", "docker-archive:"+elsewhere, "--scanners=vuln")
 	if code != ExitBlocked {
 		t.Fatalf("on another base: exit %d: %s", code, errOut)
 	}
 	golden(t, "base-drift.txt", why(t, out))
 
 	writeFile(t, dir, ".bulkhead/bases.yaml", "apiVersion: nope\n")
-	if code, out, errOut := runIn(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln"); code != ExitError || out != "" || !strings.Contains(errOut, "approvedBase") {
+	if code, out, errOut := runGate(t, cache, "scan", "image", "docker-archive:"+onBase, "--scanners=vuln"); code != ExitError || out != "" || !strings.Contains(errOut, "approvedBase") {
 		t.Errorf("broken bases file: exit %d %s", code, errOut)
 	}
 }
@@ -674,7 +674,7 @@ func TestGateApprovedBaseDemoFixture(t *testing.T) {
 	writeFile(t, dir, "bases.yaml", buf.String())
 	pol := strings.Replace(basePolicy, "vulnerabilities:\n      minSeverity: HIGH", "misconfig: {minSeverity: HIGH}", 1)
 	writeFile(t, dir, "policy.yaml", strings.Replace(pol, "vulnerabilities: {}", "misconfig: {}", 1))
-	code, out, errOut := runIn(t, t.TempDir(), "scan", "image", "docker-archive:"+demo, "--scanners=misconfig", "--policy", filepath.Join(dir, "policy.yaml"))
+	code, out, errOut := runGate(t, t.TempDir(), "scan", "image", "docker-archive:"+demo, "--scanners=misconfig", "--policy", filepath.Join(dir, "policy.yaml"))
 	w := why(t, out)
 	if code != ExitBlocked || strings.Contains(w, "rebuild on an approved base") || !strings.Contains(w, "rule: app-vulns (block)") {
 		t.Errorf("exit %d, WHY:\n%s%s", code, w, errOut)
@@ -686,7 +686,7 @@ func TestGateApprovedBaseDemoFixture(t *testing.T) {
 	buf.Reset()
 	basecheck.WriteBases(&buf, []basecheck.Base{{Name: "alpine-3.20", DiffIDs: []string{"sha256:" + strings.Repeat("ab", 32)}}})
 	writeFile(t, dir, "bases.yaml", buf.String())
-	_, out, _ = runIn(t, t.TempDir(), "scan", "image", "docker-archive:"+demo, "--scanners=misconfig", "--policy", filepath.Join(dir, "policy.yaml"))
+	_, out, _ = runGate(t, t.TempDir(), "scan", "image", "docker-archive:"+demo, "--scanners=misconfig", "--policy", filepath.Join(dir, "policy.yaml"))
 	if w := why(t, out); !strings.Contains(w, "rebuild on an approved base (nearest: alpine-3.20, 0 layers match, 1 differ)") {
 		t.Errorf("drift WHY:\n%s", w)
 	}
@@ -732,10 +732,10 @@ func TestGateSBOM(t *testing.T) {
 	cache := gateCache(t)
 	img := "docker-archive:" + gateImage(t, nil)
 	bom := filepath.Join(t.TempDir(), "app.cdx.json")
-	if code, _, errOut := runIn(t, cache, "sbom", img, "-o", bom); code != ExitOK {
+	if code, _, errOut := runGate(t, cache, "sbom", img, "-o", bom); code != ExitOK {
 		t.Fatalf("sbom: %s", errOut)
 	}
-	code, out, errOut := runIn(t, cache, "scan", "sbom", bom, "--fail-on", "CRITICAL", "--scanners=vuln")
+	code, out, errOut := runGate(t, cache, "scan", "sbom", bom, "--fail-on", "CRITICAL", "--scanners=vuln")
 	if code != ExitBlocked {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -109,7 +109,7 @@ type Target struct {
 //	docker-archive:PATH  oci-archive:PATH  oci-layout:DIR[:TAG|@DIGEST]
 //	dir:PATH  docker:NAME  registry/repo:tag  or a bare path (auto-detected)
 func Open(ctx context.Context, ref string, opts Options) (*Target, error) {
-	transport, rest := splitTransport(ref)
+	transport, rest := SplitTransport(ref)
 	switch transport {
 	case DockerArchive:
 		img, err := OpenDockerArchive(rest)
@@ -202,7 +202,9 @@ func dirTarget(ref, p string) (*Target, error) {
 	return &Target{Dir: abs, Ref: ref}, nil
 }
 
-func splitTransport(ref string) (string, string) {
+// SplitTransport splits ref into its transport (DockerArchive, Docker, ...;
+// "" for a registry reference or a bare path) and the rest.
+func SplitTransport(ref string) (string, string) {
 	i := strings.Index(ref, ":")
 	if i <= 0 {
 		return "", ref

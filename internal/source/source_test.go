@@ -352,9 +352,9 @@ func TestSplitTransport(t *testing.T) {
 		{"/abs/path.tar", "", "/abs/path.tar"},
 	}
 	for _, tt := range tests {
-		transport, rest := splitTransport(tt.ref)
+		transport, rest := SplitTransport(tt.ref)
 		if transport != tt.transport || rest != tt.rest {
-			t.Errorf("splitTransport(%q) = %q, %q; want %q, %q", tt.ref, transport, rest, tt.transport, tt.rest)
+			t.Errorf("SplitTransport(%q) = %q, %q; want %q, %q", tt.ref, transport, rest, tt.transport, tt.rest)
 		}
 	}
 }

@@ -1,0 +1,47 @@
+package runtime
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bulkhead-sec/bulkhead/internal/siem"
+)
+
+func TestEvents(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	snap := &Snapshot{Host: "h1", Time: now, Containers: []Container{
+		{ID: "aaaaaaaaaaaaaaaa", Name: "web", Runtime: "docker"},
+		{ID: "bbbbbbbbbbbbbbbb", Name: "stray", Runtime: "runc", Unmanaged: true, PIDs: []int{42}},
+	}}
+	ch := Changes{
+		Added:   []ContainerRef{{ID: "aaaaaaaaaaaaaaaa", Name: "web", Runtime: "docker"}},
+		Removed: []ContainerRef{{ID: "cccccccccccccccc", Name: "old", Runtime: "docker"}},
+		Changed: []ContainerChange{
+			{ContainerRef: ContainerRef{ID: "dddddddddddddddd", Name: "db"}, Fields: []FieldChange{{Field: "image", Before: "pg:15", After: "pg:16"}}},
+			{ContainerRef: ContainerRef{ID: "eeeeeeeeeeeeeeee", Name: "app"}, Fields: []FieldChange{{Field: "security.privileged", Before: "false", After: "true", Privilege: true}}},
+		},
+	}
+	type row struct {
+		Kind, Msg string
+		Sev       siem.Severity
+	}
+	var got []row
+	for _, e := range Events(snap, ch) {
+		if e.Host != "h1" || !e.Time.Equal(now) || e.Data["id"] == nil {
+			t.Errorf("event %+v", e)
+		}
+		got = append(got, row{e.Kind, e.Message, e.Severity})
+	}
+	want := []row{
+		{siem.KindUnmanagedContainer, "unmanaged runc container stray (bbbbbbbbbbbb) (PIDs [42]) is not known to any container API", siem.Warning},
+		{siem.KindContainerAdded, "container added: web (aaaaaaaaaaaa)", siem.Notice},
+		{siem.KindContainerRemoved, "container removed: old (cccccccccccc)", siem.Notice},
+		{siem.KindContainerChanged, "container changed: db (dddddddddddd) (image)", siem.Notice},
+		{siem.KindContainerChanged, "container changed: app (eeeeeeeeeeee) (security.privileged)", siem.Warning},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

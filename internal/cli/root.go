@@ -97,7 +97,7 @@ Exit codes: 0 done, 1 blocked by policy, 2 error (no verdict).`,
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", cache.DefaultDir(), "cache directory (layer results, vulnerability DB)")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress or warnings on stderr")
 	root.PersistentFlags().BoolVar(&g.debug, "debug", false, "debug logging on stderr")
-	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newDBCmd(g), newChecksCmd(g), newInventoryCmd(g), newAuditCmd(g), newDriftCmd(g), newVersionCmd(g))
+	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newDBCmd(g), newChecksCmd(g), newInventoryCmd(g), newAuditCmd(g), newDriftCmd(g), newPolicyCmd(g), newVersionCmd(g))
 	return root
 }
 

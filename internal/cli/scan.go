@@ -19,6 +19,7 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/malware"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig/image"
+	"github.com/bulkhead-sec/bulkhead/internal/policy"
 	"github.com/bulkhead-sec/bulkhead/internal/progress"
 	"github.com/bulkhead-sec/bulkhead/internal/report"
 	"github.com/bulkhead-sec/bulkhead/internal/sbom"
@@ -47,6 +48,7 @@ type scanFlags struct {
 	insecureRegistry []string
 	dockerHost       string
 	parallel         int
+	gate             gateFlags
 }
 
 func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image bool) {
@@ -59,12 +61,13 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 		fl.StringSliceVar(&f.scanners, "scanners", []string{scannerVuln, scannerSecret}, "what to look for: "+strings.Join(allScanners, ","))
 		fl.StringSliceVar(&f.severity, "severity", nil, "report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
 		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
-		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never)")
+		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never); with --fail-on or a policy, the code for blocked instead of 1")
 		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
 		fl.StringSliceVar(&f.malwareDBs, "malware-db", nil, "malware signatures: ClamAV .hdb/.hsb/.hdu/.hsu or sha256sum lists (repeatable; EICAR is built in)")
 		fl.StringVar(&f.secretConfig, "secret-config", "", "secret rules: bulkhead YAML or a gitleaks TOML config")
 		fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "misconfiguration check ids to skip (BH-DF-003, BH-K8S-*); see bulkhead checks list")
 		fl.DurationVar(&f.maxImageAge, "max-image-age", 0, "report images older than this (misconfig BH-IMG-010; default 180 days, negative: never)")
+		f.gate.register(cmd)
 	}
 	if image {
 		fl.StringVar(&f.platform, "platform", "", "platform of a multi-arch image, os/arch[/variant] (default linux/<host arch>)")
@@ -82,6 +85,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	image := &cobra.Command{
 		Use:   "image REF",
 		Short: "Scan a container image",
+		Long:  "Scan a container image.\n\n" + gateHelp,
 		Example: `  bulkhead scan image docker-archive:app.tar
   bulkhead scan image oci-layout:./layout:1.0 --format json -o report.json
   bulkhead scan image registry.example:5000/app:1.2 --platform linux/arm64`,
@@ -94,11 +98,14 @@ func newScanCmd(g *globals) *cobra.Command {
 	fs := &cobra.Command{
 		Use:   "fs PATH",
 		Short: "Scan a directory (a root filesystem or a source tree), or a manifest on stdin (-)",
-		Long: `Scan a directory: a root filesystem or a source tree.
+		Long: `Scan a directory: a root filesystem or a source tree. Dockerfiles in it
+are checked against the policy's sources rules (FROM lines).
 
 With PATH "-", read one Dockerfile, Kubernetes manifest (several YAML
 documents are fine) or Compose file from standard input and check it for
-misconfigurations only; --scanners does not apply.`,
+misconfigurations only; --scanners does not apply.
+
+` + gateHelp,
 		Example: `  bulkhead scan fs ./rootfs
   helm template ./chart | bulkhead scan fs - --exit-code 1`,
 		Args: cobra.ExactArgs(1),
@@ -107,6 +114,7 @@ misconfigurations only; --scanners does not apply.`,
 				return runStdinScan(cmd.Context(), g, &fsFlags, cmd.InOrStdin())
 			}
 			fsFlags.sourceTree = true
+			fsFlags.gate.dir = args[0]
 			return runScan(cmd.Context(), g, &fsFlags, source.Dir+":"+args[0])
 		},
 	}
@@ -114,6 +122,7 @@ misconfigurations only; --scanners does not apply.`,
 	sbomCmd := &cobra.Command{
 		Use:   "sbom FILE",
 		Short: "Check a stored SBOM (CycloneDX or SPDX JSON from bulkhead, Syft or Trivy) against today's advisories",
+		Long:  "Check a stored SBOM against today's advisories.\n\n" + gateHelp,
 		Example: `  bulkhead scan sbom app.cdx.json
   bulkhead scan sbom app.spdx.json --severity CRITICAL,HIGH --exit-code 1`,
 		Args: cobra.ExactArgs(1),
@@ -155,6 +164,10 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	}
 	if !f.findings {
 		scanners = nil
+	}
+	gate, err := f.gate.load(g)
+	if err != nil {
+		return &exitError{ExitError, err}
 	}
 	opts := scan.Options{
 		Mode:     list.Image,
@@ -238,7 +251,12 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
-	remaining := filterFindings(&res.Inventory, f)
+	filterFindings(&res.Inventory, f)
+	inv, verdict, err := gate.evaluate(ctx, g, f, &res.Inventory)
+	if err != nil {
+		return &exitError{ExitError, err}
+	}
+	remaining := gate.newFindings(inv)
 	g.logger.Debug("scan done", "layers", res.Stats.Layers, "cached", res.Stats.LayersCached,
 		"bytes", res.Stats.BytesRead, "files", res.Stats.Files, "duration", res.Stats.Duration)
 	if !g.quiet {
@@ -246,10 +264,37 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 			g.logger.Warn(w.String())
 		}
 	}
+	return finishScan(g, f, gate, inv, verdict, remaining)
+}
+
+// finishScan writes the report and decides the exit code: with a policy
+// (or --fail-on) the verdict decides (blocked: 1, or --exit-code when set);
+// without one, --exit-code N applies to the findings that remain.
+func finishScan(g *globals, f *scanFlags, gate *gate, inv *inventory.Inventory, verdict *policy.Verdict, remaining int) error {
+	format, _ := report.ParseFormat(f.format)
+	inTable := verdict != nil && format == report.FormatTable && (f.output == "" || f.output == "-")
+	ropts := report.Options{ToolVersion: Version, Verdict: verdict, ShowSuppressed: f.gate.showSuppressed}
 	if err := writeReport(g, f, func(w io.Writer) error {
-		return report.Write(w, f.format, &res.Inventory, report.Options{ToolVersion: Version})
+		return report.Write(w, f.format, inv, ropts)
 	}); err != nil {
 		return err
+	}
+	if verdict != nil {
+		if !inTable && !g.quiet {
+			// The WHY goes to the log even when the report goes to a file.
+			verdict.WriteText(g.stderr, f.gate.showSuppressed)
+		}
+		writeAnnotations(g, gate, inv, verdict)
+	}
+	if gate.decides() {
+		if verdict.Blocked {
+			code := ExitBlocked
+			if f.exitCode != 0 {
+				code = f.exitCode
+			}
+			return &exitError{code: code, err: fmt.Errorf("blocked by policy %q", verdict.Policy)}
+		}
+		return nil
 	}
 	if remaining > 0 && f.exitCode != 0 {
 		return &exitError{code: f.exitCode, err: fmt.Errorf("%d findings", remaining)}
@@ -272,6 +317,10 @@ func runStdinScan(ctx context.Context, g *globals, f *scanFlags, r io.Reader) er
 	if err := misconfig.ValidateSkip(f.skipChecks); err != nil {
 		return &exitError{ExitError, err}
 	}
+	gate, err := f.gate.load(g)
+	if err != nil {
+		return &exitError{ExitError, err}
+	}
 	findings, err := misconfiga.ScanReader(ctx, stdinName, r, misconfig.Options{Skip: f.skipChecks})
 	inv := inventory.Inventory{
 		Artifact:          inventory.Artifact{Type: inventory.ArtifactFilesystem, Name: "-"},
@@ -286,21 +335,18 @@ func runStdinScan(ctx context.Context, g *globals, f *scanFlags, r io.Reader) er
 	if inv.Misconfigurations == nil {
 		inv.Misconfigurations = []misconfig.Finding{} // ran, found nothing
 	}
-	remaining := filterFindings(&inv, f)
+	filterFindings(&inv, f)
+	gated, verdict, err := gate.evaluate(ctx, g, f, &inv)
+	if err != nil {
+		return &exitError{ExitError, err}
+	}
+	remaining := gate.newFindings(gated)
 	if !g.quiet {
 		for _, w := range inv.Warnings {
 			g.logger.Warn(w.String())
 		}
 	}
-	if err := writeReport(g, f, func(w io.Writer) error {
-		return report.Write(w, f.format, &inv, report.Options{ToolVersion: Version})
-	}); err != nil {
-		return err
-	}
-	if remaining > 0 && f.exitCode != 0 {
-		return &exitError{code: f.exitCode, err: fmt.Errorf("%d findings", remaining)}
-	}
-	return nil
+	return finishScan(g, f, gate, gated, verdict, remaining)
 }
 
 func readSBOM(file string) (*inventory.Inventory, error) {
@@ -383,6 +429,11 @@ func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
 	}
 	inv.Vulnerabilities = kept
 	return len(kept) + others
+}
+
+// countFindings counts the scanner findings of an inventory.
+func countFindings(inv *inventory.Inventory) int {
+	return len(inv.Vulnerabilities) + len(inv.Secrets) + len(inv.Malware) + len(inv.Misconfigurations)
 }
 
 // writeReport writes to --output (atomically) or stdout.

@@ -185,6 +185,11 @@ type Artifact struct {
 	// Annotations are the image manifest's annotations in the same
 	// namespace, when the source has a manifest (OCI layout, registry).
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// LabelKeys are the names (only) of all the image config's labels,
+	// sorted, for policies that require labels outside that namespace.
+	LabelKeys []string `json:"labelKeys,omitempty"`
+	// User is the image config's User, for non-root policies.
+	User string `json:"user,omitempty"`
 }
 
 // OCIAnnotationPrefix is the namespace of the annotations and labels

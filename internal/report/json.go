@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
+	"github.com/bulkhead-sec/bulkhead/internal/policy"
 )
 
 // SchemaVersion is the version of bulkhead's JSON inventory. Bump it when a
@@ -33,11 +34,15 @@ type jsonDocument struct {
 	// Misconfigurations: the same rule as vulnerabilities and secrets.
 	Misconfigurations []misconfig.Finding `json:"misconfigurations,omitzero"`
 	Warnings          []inventory.Warning `json:"warnings,omitempty"`
+	// Verdict is the policy's verdict, when one was evaluated. Readers of
+	// schema version 1 that do not know it ignore it.
+	Verdict *policy.Verdict `json:"verdict,omitempty"`
 }
 
-func writeJSON(w io.Writer, inv *inventory.Inventory, _ *Options) error {
+func writeJSON(w io.Writer, inv *inventory.Inventory, opts *Options) error {
 	doc := jsonDocument{
 		SchemaVersion: SchemaVersion,
+		Verdict:       opts.Verdict,
 		Artifact:      inv.Artifact,
 		OS:            inv.OS,
 		Packages:      make([]inventory.Package, 0, len(inv.Packages)),

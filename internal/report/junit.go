@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
 	"github.com/bulkhead-sec/bulkhead/internal/misconfig"
+	"github.com/bulkhead-sec/bulkhead/internal/policy"
 )
 
 // JUnit XML, for the test dashboards of CI systems (Jenkins, GitLab, Azure
@@ -94,6 +95,9 @@ func writeJUnit(w io.Writer, inv *inventory.Inventory, opts *Options) error {
 	}
 	if inv.Misconfigurations != nil {
 		doc.Suites = append(doc.Suites, junitMisconfigurations(inv.Misconfigurations))
+	}
+	if opts.Verdict != nil {
+		doc.Suites = append(doc.Suites, junitPolicy(opts.Verdict))
 	}
 	for i := range doc.Suites {
 		s := &doc.Suites[i]
@@ -361,4 +365,48 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// junitPolicy is the testsuite "policy NAME": one testcase per rule of the
+// policy, in policy order, that fails when the rule blocked; its failure
+// lists the fixes and the findings. A warn rule's testcase passes.
+func junitPolicy(v *policy.Verdict) junitTestsuite {
+	suite := junitTestsuite{Name: "policy " + v.Policy}
+	for _, r := range v.Rules {
+		c := junitTestcase{Name: r.Name, Classname: "policy." + string(r.Action)}
+		if r.Action == policy.Block {
+			var text strings.Builder
+			var fixes []string
+			n := 0
+			for _, reason := range v.Reasons {
+				var fs []policy.Finding
+				for _, f := range reason.Findings {
+					if slices.Contains(f.Rules, r.Name) {
+						fs = append(fs, f)
+					}
+				}
+				if len(fs) == 0 {
+					continue
+				}
+				n += len(fs)
+				fixes = append(fixes, reason.Fix)
+				text.WriteString(reason.Fix + "\n")
+				for _, f := range fs {
+					line := "  " + f.ID
+					if f.Severity != "" {
+						line += " " + f.Severity
+					}
+					if w := f.Where(); w != "" {
+						line += " at " + w
+					}
+					text.WriteString(line + "\n")
+				}
+			}
+			if n > 0 {
+				c.Failure = &junitFailure{Message: plural(n, "finding", "findings") + ": " + strings.Join(fixes, "; "), Type: "blocked", Text: text.String()}
+			}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	return suite
 }

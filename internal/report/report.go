@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/policy"
 	"github.com/google/go-containerregistry/pkg/name"
 	packageurl "github.com/package-url/packageurl-go"
 )
@@ -42,6 +43,7 @@ const (
 	FormatTable         = "table"
 	FormatSARIF         = "sarif"
 	FormatJUnit         = "junit"
+	FormatGitLab        = "gitlab" // GitLab container-scanning report
 )
 
 // ErrUnknownFormat is returned, wrapped, for a format name Write does not
@@ -54,6 +56,12 @@ type Options struct {
 	ToolVersion string           // bulkhead's version, set by the CLI; "devel" when empty
 	Now         func() time.Time // document timestamps; time.Now when nil
 	UUID        func() string    // serial number and namespace; a random version 4 UUID when nil
+	// Verdict is the policy's verdict, when a policy (or --fail-on) was
+	// evaluated: the table ends with its WHY block, the JSON report
+	// carries it, JUnit has one testcase per rule.
+	Verdict *policy.Verdict
+	// ShowSuppressed lists suppressed findings in the table's WHY block.
+	ShowSuppressed bool
 }
 
 func (o Options) withDefaults() Options {
@@ -82,6 +90,7 @@ var writers = map[string]writeFunc{
 	FormatTable:         writeTable,
 	FormatSARIF:         writeSARIF,
 	FormatJUnit:         writeJUnit,
+	FormatGitLab:        writeGitLab,
 }
 
 var aliases = map[string]string{

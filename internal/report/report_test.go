@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -184,6 +186,7 @@ var goldenFormats = []struct {
 	{FormatTable, "txt"},
 	{FormatSARIF, "sarif.json"},
 	{FormatJUnit, "junit.xml"},
+	{FormatGitLab, "gitlab.json"},
 }
 
 func TestWriteGolden(t *testing.T) {
@@ -220,7 +223,7 @@ func TestWriteIgnoresInputOrder(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	want := []string{"cyclonedx", "cyclonedx-json", "json", "junit", "sarif", "spdx", "spdx-json", "table"}
+	want := []string{"cyclonedx", "cyclonedx-json", "gitlab", "json", "junit", "sarif", "spdx", "spdx-json", "table"}
 	if diff := cmp.Diff(want, Formats()); diff != "" {
 		t.Errorf("Formats() (-want +got):\n%s", diff)
 	}
@@ -347,5 +350,55 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// The GitLab report has what the container-scanning schema requires of
+// every vulnerability: an id, at least one identifier, a severity GitLab
+// knows and a location with package, version, operating system and image.
+func TestGitLabReport(t *testing.T) {
+	var doc struct {
+		Version string
+		Scan    struct {
+			Type, StartTime, Status string
+			Analyzer, Scanner       struct{ ID, Name, Version string }
+		}
+		Vulnerabilities []struct {
+			ID, Severity string
+			Identifiers  []struct{ Type, Name, Value string }
+			Location     struct {
+				Dependency struct {
+					Package struct{ Name string }
+					Version string
+				}
+				OperatingSystem string `json:"operating_system"`
+				Image           string
+			}
+		}
+	}
+	inv := vulnerableImage()
+	if err := json.Unmarshal(write(t, FormatGitLab, inv), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Version != gitlabSchemaVersion || doc.Scan.Type != "container_scanning" || doc.Scan.Status != "success" || doc.Scan.Scanner.ID != "bulkhead" {
+		t.Errorf("header: %+v", doc)
+	}
+	if len(doc.Vulnerabilities) != len(inv.Vulnerabilities) {
+		t.Fatalf("%d vulnerabilities, want %d", len(doc.Vulnerabilities), len(inv.Vulnerabilities))
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	ids := map[string]bool{}
+	for _, v := range doc.Vulnerabilities {
+		if !uuid.MatchString(v.ID) || ids[v.ID] {
+			t.Errorf("id %q: not a UUID or repeated", v.ID)
+		}
+		ids[v.ID] = true
+		if !slices.Contains([]string{"Critical", "High", "Medium", "Low", "Unknown"}, v.Severity) {
+			t.Errorf("severity %q", v.Severity)
+		}
+		if len(v.Identifiers) == 0 || v.Identifiers[0].Value == "" || v.Location.Dependency.Package.Name == "" ||
+			v.Location.Dependency.Version == "" || v.Location.OperatingSystem != "debian:12" || v.Location.Image == "" {
+			t.Errorf("incomplete vulnerability %+v", v)
+		}
 	}
 }

@@ -195,12 +195,14 @@ func sarifVulnRule(id string, vs []*inventory.Vulnerability) *sarif.ReportingDes
 	}
 	rule := sarif.NewRule(id).
 		WithShortDescription(sarif.NewMultiformatMessageString(cmp.Or(title, id))).
-		WithHelpURI(helpURI).
 		WithTextHelp(help.String()).
 		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(worst))).
 		WithProperties(props)
 	if description != "" {
 		rule.WithFullDescription(sarif.NewMultiformatMessageString(description))
+	}
+	if validURI(helpURI) {
+		rule.WithHelpURI(helpURI)
 	}
 	return rule
 }
@@ -304,7 +306,7 @@ func sarifMisconfigRule(m *misconfig.Finding) *sarif.ReportingDescriptor {
 		rule.WithFullDescription(sarif.NewMultiformatMessageString(c.Why))
 	}
 	for _, r := range c.References {
-		if strings.HasPrefix(r, "https://") {
+		if strings.HasPrefix(r, "https://") && validURI(r) {
 			rule.WithHelpURI(r)
 			break
 		}
@@ -528,4 +530,12 @@ func firstNonEmpty(vs []*inventory.Vulnerability, field func(*inventory.Vulnerab
 		}
 	}
 	return ""
+}
+
+// validURI reports whether s is an absolute URI, as SARIF's helpUri must
+// be: an advisory id or reference from a hostile database may hold
+// control characters.
+func validURI(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && u.Host != ""
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -54,5 +55,50 @@ func TestCycloneDXSchema(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// SARIFSchemaURL is the id of the SARIF 2.1.0 schema in testdata.
+const sarifSchemaURL = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+// Every SARIF log bulkhead writes is valid SARIF 2.1.0 (formats
+// included), the format GitHub code scanning accepts.
+func TestSARIFSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	data, err := os.ReadFile(filepath.Join("testdata", "schema", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource(sarifSchemaURL, doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile(sarifSchemaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]*inventory.Inventory{"hostile": hostileFindings(), "many findings": bigFindings(500)}
+	for _, tc := range goldenCases {
+		cases[tc.name] = tc.inv()
+	}
+	for name, inv := range cases {
+		t.Run(name, func(t *testing.T) {
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(write(t, FormatSARIF, inv)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := schema.Validate(doc); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// The validator does reject an invalid log.
+	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}`))
+	if err := schema.Validate(bad); err == nil {
+		t.Error("a run whose driver has no name validates")
 	}
 }

@@ -24,7 +24,7 @@ import (
 // tableWidth is the terminal width the findings view fits in.
 const tableWidth = 80
 
-func writeTable(w io.Writer, inv *inventory.Inventory, _ *Options) error {
+func writeTable(w io.Writer, inv *inventory.Inventory, opts *Options) error {
 	bw := bufio.NewWriter(w)
 	osName := "unknown"
 	if inv.OS != nil {
@@ -60,6 +60,14 @@ func writeTable(w io.Writer, inv *inventory.Inventory, _ *Options) error {
 		bw.WriteString("\n")
 		for _, warn := range inv.Warnings {
 			writeWrapped(bw, "WARN "+printable(warn.String()), 5)
+		}
+	}
+	if opts.Verdict != nil {
+		// The WHY block comes last: it is what a developer reads first
+		// in a failed pipeline's log.
+		bw.WriteString("\n")
+		if err := opts.Verdict.WriteText(bw, opts.ShowSuppressed); err != nil {
+			return err
 		}
 	}
 	return bw.Flush()

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -267,6 +269,8 @@ func runImage(ctx context.Context, img *source.Image, fa *fileAnalyzer, opts Opt
 	if img.Config != nil {
 		inv.Artifact.Architecture = img.Config.Architecture
 		inv.Artifact.Labels = inventory.OCIKeys(img.Config.Config.Labels)
+		inv.Artifact.LabelKeys = slices.Sorted(maps.Keys(img.Config.Config.Labels))
+		inv.Artifact.User = img.Config.Config.User
 		if !img.Config.Created.IsZero() {
 			inv.Artifact.Created = img.Config.Created.UTC().Format(time.RFC3339)
 		}

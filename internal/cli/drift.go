@@ -207,7 +207,7 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 		TempDir:     filepath.Join(g.cacheDir, "tmp"),
 	})
 	defer d.Close()
-	rep := &drift.Report{}
+	rep := &drift.Report{Host: siem.Hostname(), Time: time.Now().UTC()}
 	failed := 0
 	for _, id := range ids {
 		cctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -245,7 +245,7 @@ func runDrift(ctx context.Context, g *globals, f *driftFlags, args []string) err
 		return err
 	}
 	if remote != nil {
-		if err := siem.EmitAll(remote, drift.Events(rep, siem.Hostname(), time.Now().UTC())); err != nil {
+		if err := siem.EmitAll(remote, drift.Events(rep)); err != nil {
 			return &exitError{ExitError, fmt.Errorf("--syslog: %w", err)}
 		}
 	}

@@ -21,6 +21,10 @@ var Formats = []string{"table", "json", "jsonl", "syslog"}
 
 // Report is the drift of every container checked in one run.
 type Report struct {
+	// Host and Time say where and when the check ran (the SIEM events
+	// carry them); the CLI sets them.
+	Host       string             `json:"host,omitempty"`
+	Time       time.Time          `json:"time,omitzero"`
 	Containers []ContainerSummary `json:"containers"`
 	Findings   []Finding          `json:"findings"`
 	Warnings   []string           `json:"warnings,omitempty"`
@@ -86,7 +90,7 @@ func Write(w io.Writer, format string, r *Report) error {
 			}
 		}
 	case "syslog":
-		if err := siem.EmitAll(siem.NewSyslog(bw), Events(r, siem.Hostname(), time.Now().UTC())); err != nil {
+		if err := siem.EmitAll(siem.NewSyslog(bw), Events(r)); err != nil {
 			return err
 		}
 	case "table", "":
@@ -271,7 +275,14 @@ func (r *Report) Candidates(triggers []string) []respond.Candidate {
 
 // Events turns a report into SIEM events: one drift-finding per finding
 // (HIGH findings at syslog err) and one response-action per response.
-func Events(r *Report, host string, now time.Time) []siem.Event {
+func Events(r *Report) []siem.Event {
+	host, now := r.Host, r.Time
+	if host == "" {
+		host = siem.Hostname()
+	}
+	if now.IsZero() {
+		now = time.Now().UTC()
+	}
 	evs := make([]siem.Event, 0, len(r.Findings)+len(r.Responses))
 	for i := range r.Findings {
 		f := &r.Findings[i]

@@ -48,15 +48,15 @@ func TestCandidates(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	rep := &Report{Findings: []Finding{
+	rep := &Report{Host: "h1", Time: now, Findings: []Finding{
 		{Container: ContainerRef{Name: "a", ID: "aaa"}, Image: "img:1", Path: "/tmp/x", Kind: KindExecNotInImage, Severity: "HIGH"},
 		{Container: ContainerRef{Name: "a", ID: "aaa"}, Image: "img:1", Path: "/var/lib/dpkg/status", Kind: KindPackageInstalled, Severity: "LOW"},
 	}}
-	evs := Events(rep, "h1", now)
+	evs := Events(rep)
 	if len(evs) != 2 {
 		t.Fatalf("%d events", len(evs))
 	}
-	if e := evs[0]; e.Kind != siem.KindDriftFinding || e.Severity != siem.Error || e.Message != "drift exec-not-in-image /tmp/x in container a (img:1)" ||
+	if e := evs[0]; e.Host != "h1" || !e.Time.Equal(now) || e.Kind != siem.KindDriftFinding || e.Severity != siem.Error || e.Message != "drift exec-not-in-image /tmp/x in container a (img:1)" ||
 		e.Data["kind"] != "exec-not-in-image" || e.Data["path"] != "/tmp/x" {
 		t.Errorf("event %+v", e)
 	}

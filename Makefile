@@ -34,6 +34,10 @@ demo: build fixtures
 	$(BIN) --cache-dir $(DEMO_CACHE) sbom oci-layout:$(BULKHEAD_FIXTURES)/demo-oci --format cyclonedx-json -o $(BULKHEAD_FIXTURES)/demo.cdx.json
 	@head -25 $(BULKHEAD_FIXTURES)/demo.cdx.json
 	@echo "... full SBOM in $(BULKHEAD_FIXTURES)/demo.cdx.json"
+	@echo
+	@echo "== the CI gate: bulkhead scan image docker-archive:.fixtures/demo.tar --fail-on HIGH -q (exit 1 = blocked, and why)"
+	@$(BIN) --cache-dir $(DEMO_CACHE) scan image docker-archive:$(BULKHEAD_FIXTURES)/demo.tar --fail-on HIGH -q >$(BULKHEAD_FIXTURES)/gate.txt; \
+		code=$$?; sed -n '/^BLOCKED\|^PASSED/,$$p' $(BULKHEAD_FIXTURES)/gate.txt; echo "exit code: $$code"
 
 vet:
 	$(GO) vet ./...

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -56,7 +59,7 @@ func writeRoot(t *testing.T, files map[string]file) string {
 		}
 		if x.uid >= 0 {
 			if err := os.Lchown(p, x.uid, x.gid); err != nil {
-				t.Skipf("chown needs root: %v", err)
+				fixture.Unavailable(t, fmt.Sprintf("chown needs root: %v", err))
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -91,11 +92,7 @@ func TestSniff(t *testing.T) {
 
 // TestSniffRealFiles classifies real binaries of the fixture rootfs.
 func TestSniffRealFiles(t *testing.T) {
-	root := os.Getenv("BULKHEAD_FIXTURES")
-	if root == "" {
-		t.Skip("BULKHEAD_FIXTURES not set")
-	}
-	root = filepath.Join(root, "rootfs-base")
+	root := filepath.Join(fixture.Dir(t), "rootfs-base")
 	for p, want := range map[string]FileType{
 		"usr/bin/sleep": TypeExecutable,
 		"usr/lib/x86_64-linux-gnu/libz.so.1.2.13":       TypeLibrary,

@@ -1,12 +1,15 @@
 package drift
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 
 // TestLowerDirs stacks three layer directories the way Docker's overlay2
@@ -33,10 +36,10 @@ func TestLowerDirs(t *testing.T) {
 	// top deletes /etc/gone; mid makes /opt/app opaque and turns /var/lib
 	// into a file.
 	if err := unix.Mknod(filepath.Join(top, "etc/gone"), unix.S_IFCHR, 0); err != nil {
-		t.Skipf("mknod a whiteout: %v (needs root)", err)
+		fixture.Unavailable(t, fmt.Sprintf("mknod a whiteout: %v (needs root)", err))
 	}
 	if err := unix.Setxattr(filepath.Join(mid, "opt/app"), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
-		t.Skipf("set trusted.overlay.opaque: %v (needs root)", err)
+		fixture.Unavailable(t, fmt.Sprintf("set trusted.overlay.opaque: %v (needs root)", err))
 	}
 	must(t, os.WriteFile(filepath.Join(mid, "var"), []byte("file"), 0o644))
 

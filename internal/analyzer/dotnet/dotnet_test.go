@@ -9,22 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "x" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 func TestRequired(t *testing.T) {
 	a := New()
@@ -39,7 +29,7 @@ func TestRequired(t *testing.T) {
 		"/src/MyApp/obj/project.assets.json": false,
 		"/src/MyApp/package.lock.json":       false,
 	} {
-		if got := a.Required(p, fakeInfo{100}); got != want {
+		if got := a.Required(p, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
@@ -49,10 +39,10 @@ func TestRequired(t *testing.T) {
 func run(t *testing.T, path string, b []byte) []string {
 	t.Helper()
 	a := New()
-	if !a.Required(path, fakeInfo{int64(len(b))}) {
+	if !a.Required(path, analyzertest.File(int64(len(b)))) {
 		t.Fatalf("Required(%s) = false", path)
 	}
-	res, err := a.Analyze(context.Background(), analyzer.Input{Path: path, Info: fakeInfo{int64(len(b))}, Content: bytes.NewReader(b)})
+	res, err := a.Analyze(context.Background(), analyzer.Input{Path: path, Info: analyzertest.File(int64(len(b))), Content: bytes.NewReader(b)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,22 +10,12 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "x.jar" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 // entry is one file of a test archive; stored entries are not compressed
 // (as Spring Boot requires for BOOT-INF/lib).
@@ -74,7 +64,7 @@ type row struct{ Loc, Name, Version, PURL string }
 
 func analyze(t *testing.T, path string, b []byte) ([]row, error) {
 	t.Helper()
-	res, err := New().Analyze(context.Background(), analyzer.Input{Path: path, Info: fakeInfo{int64(len(b))}, Content: bytes.NewReader(b)})
+	res, err := New().Analyze(context.Background(), analyzer.Input{Path: path, Info: analyzertest.File(int64(len(b))), Content: bytes.NewReader(b)})
 	var out []row
 	if res != nil {
 		for _, p := range res.Packages {
@@ -110,7 +100,7 @@ func TestRequired(t *testing.T) {
 		"/root/.m2/repository/x/y/1.0/y-1.0.pom":       false,
 		"/root/.m2/repository/x/y/1.0/y-1.0.jar.lastU": false,
 	} {
-		if got := a.Required(p, fakeInfo{100}); got != want {
+		if got := a.Required(p, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
@@ -401,7 +391,7 @@ func TestCancelled(t *testing.T) {
 	b := jar(t, pomEntry("g", "a", "1"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res, err := New().Analyze(ctx, analyzer.Input{Path: "/a.jar", Info: fakeInfo{int64(len(b))}, Content: bytes.NewReader(b)})
+	res, err := New().Analyze(ctx, analyzer.Input{Path: "/a.jar", Info: analyzertest.File(int64(len(b))), Content: bytes.NewReader(b)})
 	if !errors.Is(err, context.Canceled) || res != nil {
 		t.Errorf("got %v, %v", res, err)
 	}
@@ -470,7 +460,7 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add(real)
 	f.Add(jar(f, pomEntry("g", "a", "1"), entry{name: "lib/b.jar", stored: true, data: jar(f, file("META-INF/MANIFEST.MF", jacksonManifest))}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res, _ := New().Analyze(context.Background(), analyzer.Input{Path: "/f.jar", Info: fakeInfo{int64(len(b))}, Content: bytes.NewReader(b)})
+		res, _ := New().Analyze(context.Background(), analyzer.Input{Path: "/f.jar", Info: analyzertest.File(int64(len(b))), Content: bytes.NewReader(b)})
 		if res != nil {
 			for _, p := range res.Packages {
 				if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:maven/") {

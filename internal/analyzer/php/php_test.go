@@ -10,22 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
-
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "x" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
 
 func TestRequired(t *testing.T) {
 	a := New()
@@ -39,7 +29,7 @@ func TestRequired(t *testing.T) {
 		"/var/www/html/composer.lock.bak":              false,
 		"/var/www/html/vendor/composer/autoload.json":  false,
 	} {
-		if got := a.Required(p, fakeInfo{100}); got != want {
+		if got := a.Required(p, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
@@ -58,10 +48,10 @@ func run(t *testing.T, path, file string) []row {
 		t.Fatal(err)
 	}
 	a := New()
-	if !a.Required(path, fakeInfo{int64(len(b))}) {
+	if !a.Required(path, analyzertest.File(int64(len(b)))) {
 		t.Fatalf("Required(%s) = false", path)
 	}
-	res, err := a.Analyze(context.Background(), analyzer.Input{Path: path, Info: fakeInfo{int64(len(b))}, Content: bytes.NewReader(b)})
+	res, err := a.Analyze(context.Background(), analyzer.Input{Path: path, Info: analyzertest.File(int64(len(b))), Content: bytes.NewReader(b)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,15 +17,6 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer/analyzertest"
 )
 
-type fakeInfo struct{ size int64 }
-
-func (f fakeInfo) Name() string       { return "Cargo.lock" }
-func (f fakeInfo) Size() int64        { return f.size }
-func (f fakeInfo) Mode() os.FileMode  { return 0o644 }
-func (f fakeInfo) ModTime() time.Time { return time.Time{} }
-func (f fakeInfo) IsDir() bool        { return false }
-func (f fakeInfo) Sys() any           { return nil }
-
 func TestRequired(t *testing.T) {
 	a := New()
 	for p, want := range map[string]bool{
@@ -36,7 +27,7 @@ func TestRequired(t *testing.T) {
 		"/src/app/Cargo.lock.bak":                      false,
 		"/src/app/target/release/.fingerprint/x/Cargo": false,
 	} {
-		if got := a.Required(p, fakeInfo{100}); got != want {
+		if got := a.Required(p, analyzertest.File(100)); got != want {
 			t.Errorf("Required(%s) = %v, want %v", p, got, want)
 		}
 	}
@@ -46,7 +37,7 @@ func TestRequired(t *testing.T) {
 func analyze(t *testing.T, b []byte) []string {
 	t.Helper()
 	const p = "/src/app/Cargo.lock"
-	res, err := New().Analyze(context.Background(), analyzer.Input{Path: p, Info: fakeInfo{int64(len(b))}, Content: bytes.NewReader(b)})
+	res, err := New().Analyze(context.Background(), analyzer.Input{Path: p, Info: analyzertest.File(int64(len(b))), Content: bytes.NewReader(b)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -264,24 +264,24 @@ func TestMaskCmdline(t *testing.T) {
 func TestCgroup(t *testing.T) {
 	v1 := "12:pids:/docker/abc\n4:memory:/docker/abc\n1:name=systemd:/docker/abc\n0::/\n"
 	v2 := "0::/system.slice/docker-abc.scope\n"
-	sel, ok := containerCgroup(ParseCgroup([]byte(v1)))
+	sel, ok := containerCgroup(parseCgroup([]byte(v1)))
 	if !ok || sel.Controllers != "pids" || sel.Path != "/docker/abc" {
 		t.Errorf("v1 selector %+v", sel)
 	}
-	if !inCgroup(ParseCgroup([]byte("12:pids:/docker/abc/sub\n")), sel) {
+	if !inCgroup(parseCgroup([]byte("12:pids:/docker/abc/sub\n")), sel) {
 		t.Error("a child cgroup is part of the container")
 	}
-	if inCgroup(ParseCgroup([]byte("12:pids:/docker/abcdef\n")), sel) {
+	if inCgroup(parseCgroup([]byte("12:pids:/docker/abcdef\n")), sel) {
 		t.Error("a cgroup sharing a prefix is another container")
 	}
-	sel2, ok := containerCgroup(ParseCgroup([]byte(v2)))
-	if !ok || sel2.ID != "0" || sel2.Path != "/system.slice/docker-abc.scope" {
+	sel2, ok := containerCgroup(parseCgroup([]byte(v2)))
+	if !ok || sel2.Hierarchy != "0" || sel2.Path != "/system.slice/docker-abc.scope" {
 		t.Errorf("v2 selector %+v", sel2)
 	}
-	if _, ok := containerCgroup(ParseCgroup([]byte("0::/\n"))); ok {
+	if _, ok := containerCgroup(parseCgroup([]byte("0::/\n"))); ok {
 		t.Error("the root cgroup identifies no container")
 	}
-	if got := ParseCgroup([]byte("garbage\n1:x\n2:y:relative\n")); len(got) != 0 {
+	if got := parseCgroup([]byte("garbage\n1:x\n2:y:relative\n")); len(got) != 0 {
 		t.Errorf("malformed lines parsed: %+v", got)
 	}
 }

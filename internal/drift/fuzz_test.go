@@ -33,7 +33,7 @@ func FuzzParseCgroup(f *testing.F) {
 	f.Add([]byte("0::/system.slice/docker-abc.scope\n"))
 	f.Add([]byte("::\n:::\n1:a:b:c\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		lines := ParseCgroup(b)
+		lines := parseCgroup(b)
 		for _, l := range lines {
 			if !strings.HasPrefix(l.Path, "/") {
 				t.Fatalf("relative path accepted: %+v", l)

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bulkhead-sec/bulkhead/internal/runtime"
 )
 
 const (
@@ -32,37 +34,20 @@ type process struct {
 	cmdline   string
 }
 
-// CgroupLine is one line of /proc/PID/cgroup: "ID:controllers:path".
-type CgroupLine struct {
-	ID          string
-	Controllers string
-	Path        string
-}
-
-// ParseCgroup reads /proc/PID/cgroup. Malformed lines are skipped.
-func ParseCgroup(b []byte) []CgroupLine {
-	var out []CgroupLine
-	for _, line := range strings.Split(string(b), "\n") {
-		id, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		ctrl, p, ok := strings.Cut(rest, ":")
-		if !ok || !strings.HasPrefix(p, "/") {
-			continue
-		}
-		out = append(out, CgroupLine{ID: id, Controllers: ctrl, Path: p})
-	}
-	return out
+// parseCgroup reads /proc/PID/cgroup with the inventory's parser
+// (malformed lines skipped, the line count bounded).
+func parseCgroup(b []byte) []runtime.CgroupLine {
+	lines, _ := runtime.ParseCgroup(string(b))
+	return lines
 }
 
 // containerCgroup picks the line of the container's init process that
 // identifies the container: the unified hierarchy when the container has
 // its own cgroup there, else the pids controller, else the first line that
 // is not the root.
-func containerCgroup(lines []CgroupLine) (CgroupLine, bool) {
+func containerCgroup(lines []runtime.CgroupLine) (runtime.CgroupLine, bool) {
 	for _, l := range lines {
-		if l.ID == "0" && l.Controllers == "" && l.Path != "/" {
+		if l.Hierarchy == "0" && l.Controllers == "" && l.Path != "/" {
 			return l, true
 		}
 	}
@@ -76,14 +61,14 @@ func containerCgroup(lines []CgroupLine) (CgroupLine, bool) {
 			return l, true
 		}
 	}
-	return CgroupLine{}, false
+	return runtime.CgroupLine{}, false
 }
 
 // inCgroup reports whether a process's cgroup lines put it in sel or
 // below it.
-func inCgroup(lines []CgroupLine, sel CgroupLine) bool {
+func inCgroup(lines []runtime.CgroupLine, sel runtime.CgroupLine) bool {
 	for _, l := range lines {
-		if l.ID == sel.ID && l.Controllers == sel.Controllers &&
+		if l.Hierarchy == sel.Hierarchy && l.Controllers == sel.Controllers &&
 			(l.Path == sel.Path || strings.HasPrefix(l.Path, sel.Path+"/")) {
 			return true
 		}
@@ -107,7 +92,7 @@ func containerPIDs(procRoot string, initPID int) ([]int, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the cgroup of the container's init process %d: %w (processes are read from the host's /proc: run as root in the host PID namespace, or set --proc-root)", initPID, err)
 	}
-	sel, ok := containerCgroup(ParseCgroup(b))
+	sel, ok := containerCgroup(parseCgroup(b))
 	if !ok {
 		// No cgroup of its own: only the init process is known.
 		return []int{initPID}, []string{fmt.Sprintf("process %d is in the root cgroup: only it is checked", initPID)}, nil
@@ -130,7 +115,7 @@ func containerPIDs(procRoot string, initPID int) ([]int, []string, error) {
 			}
 			continue // exited meanwhile
 		}
-		if inCgroup(ParseCgroup(b), sel) {
+		if inCgroup(parseCgroup(b), sel) {
 			pids = append(pids, pid)
 		}
 	}

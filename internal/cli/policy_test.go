@@ -262,6 +262,9 @@ func TestGate(t *testing.T) {
 		{"policy blocks", []string{"--policy", pol, "--ignorefile", ign}, ExitBlocked, "policy-blocked.txt"},
 		{"policy passes with exceptions", []string{"--policy", pol, "--ignorefile", ignAll, "--show-suppressed"}, ExitOK, "policy-passed.txt"},
 		{"exit-code replaces 1 for blocked", []string{"--fail-on", "CRITICAL", "--exit-code", "3"}, 3, "fail-on-critical.txt"},
+		// --severity chooses what the report lists, never what the gate sees.
+		{"severity does not hide findings from the gate", []string{"--fail-on", "CRITICAL", "--severity", "LOW"}, ExitBlocked, "fail-on-critical.txt"},
+		{"severity does not hide findings from a policy", []string{"--policy", pol, "--ignorefile", ign, "--severity", "LOW"}, ExitBlocked, "policy-blocked.txt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"scan", "image", img, scanners}, tc.args...)

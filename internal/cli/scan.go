@@ -59,7 +59,7 @@ func (f *scanFlags) register(cmd *cobra.Command, defaultFormat string, image boo
 	fl.IntVar(&f.parallel, "parallel", 0, "layers read at once (default: number of CPUs)")
 	if f.findings {
 		fl.StringSliceVar(&f.scanners, "scanners", []string{scannerVuln, scannerSecret}, "what to look for: "+strings.Join(allScanners, ","))
-		fl.StringSliceVar(&f.severity, "severity", nil, "report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
+		fl.StringSliceVar(&f.severity, "severity", nil, "report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN); a policy or --fail-on still judges every finding")
 		fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities with no fix yet")
 		fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when findings remain after filtering (0: never); with --fail-on or a policy, the code for blocked instead of 1")
 		fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability DB is older than this")
@@ -251,8 +251,7 @@ func runScan(ctx context.Context, g *globals, f *scanFlags, ref string) error {
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
-	filterFindings(&res.Inventory, f)
-	inv, verdict, err := gate.evaluate(ctx, g, f, &res.Inventory)
+	inv, verdict, err := judge(ctx, g, f, gate, &res.Inventory)
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
@@ -335,8 +334,7 @@ func runStdinScan(ctx context.Context, g *globals, f *scanFlags, r io.Reader) er
 	if inv.Misconfigurations == nil {
 		inv.Misconfigurations = []misconfig.Finding{} // ran, found nothing
 	}
-	filterFindings(&inv, f)
-	gated, verdict, err := gate.evaluate(ctx, g, f, &inv)
+	gated, verdict, err := judge(ctx, g, f, gate, &inv)
 	if err != nil {
 		return &exitError{ExitError, err}
 	}
@@ -387,48 +385,73 @@ func parseScanners(names []string) (map[string]bool, error) {
 	return out, nil
 }
 
-// filterFindings applies --severity and --ignore-unfixed and returns the
-// number of findings left.
-func filterFindings(inv *inventory.Inventory, f *scanFlags) int {
+// judge applies the command line's criteria and the gate to a scan's
+// findings. --ignore-unfixed is a criterion and applies first. --severity
+// chooses what the report lists: without a policy it also decides what
+// --exit-code counts, but a policy (or --fail-on) judges every finding,
+// so "--severity LOW" can never hide a CRITICAL from it.
+func judge(ctx context.Context, g *globals, f *scanFlags, gate *gate, inv *inventory.Inventory) (*inventory.Inventory, *policy.Verdict, error) {
+	dropUnfixed(inv, f)
+	if !gate.decides() {
+		filterSeverity(inv, f)
+	}
+	gated, verdict, err := gate.evaluate(ctx, g, f, inv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gate.decides() {
+		filterSeverity(gated, f)
+	}
+	return gated, verdict, nil
+}
+
+// dropUnfixed removes the vulnerabilities with no fixed version when
+// --ignore-unfixed is set: a criterion, as in other scanners, so it applies
+// before the gate judges.
+func dropUnfixed(inv *inventory.Inventory, f *scanFlags) {
+	if !f.ignoreUnfixed || inv.Vulnerabilities == nil {
+		return
+	}
+	kept := make([]inventory.Vulnerability, 0, len(inv.Vulnerabilities))
+	for _, v := range inv.Vulnerabilities {
+		if v.FixedVersion != "" {
+			kept = append(kept, v)
+		}
+	}
+	inv.Vulnerabilities = kept
+}
+
+// filterSeverity keeps the findings of the --severity levels (all without
+// the flag) and returns how many findings remain. It chooses what the
+// report shows; when a policy decides, the policy has already judged every
+// finding. New slices are made: a verdict may point into the old ones.
+func filterSeverity(inv *inventory.Inventory, f *scanFlags) int {
 	sev := map[string]bool{}
 	for _, s := range f.severity {
 		sev[strings.ToUpper(strings.TrimSpace(s))] = true
 	}
-	if inv.Secrets != nil && len(sev) > 0 {
-		kept := inv.Secrets[:0]
-		for _, s := range inv.Secrets {
-			if sev[s.Severity] {
-				kept = append(kept, s)
-			}
-		}
-		inv.Secrets = kept
+	if len(sev) > 0 {
+		inv.Secrets = keep(inv.Secrets, func(s inventory.Secret) bool { return sev[s.Severity] })
+		inv.Malware = keep(inv.Malware, func(m inventory.Malware) bool { return sev[m.Severity] })
+		inv.Misconfigurations = keep(inv.Misconfigurations, func(m misconfig.Finding) bool { return sev[m.Severity] })
+		inv.Vulnerabilities = keep(inv.Vulnerabilities, func(v inventory.Vulnerability) bool { return sev[v.Severity] })
 	}
-	others := len(inv.Secrets) + len(inv.Malware)
-	if inv.Misconfigurations != nil {
-		kept := inv.Misconfigurations[:0]
-		for _, m := range inv.Misconfigurations {
-			if len(sev) == 0 || sev[m.Severity] {
-				kept = append(kept, m)
-			}
-		}
-		inv.Misconfigurations = kept
-		others += len(kept)
+	return countFindings(inv)
+}
+
+// keep returns the elements of xs for which ok is true, in a new slice; nil
+// stays nil (a scanner that did not run).
+func keep[T any](xs []T, ok func(T) bool) []T {
+	if xs == nil {
+		return nil
 	}
-	if inv.Vulnerabilities == nil {
-		return others
-	}
-	kept := inv.Vulnerabilities[:0]
-	for _, v := range inv.Vulnerabilities {
-		if len(sev) > 0 && !sev[v.Severity] {
-			continue
+	out := make([]T, 0, len(xs))
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
 		}
-		if f.ignoreUnfixed && v.FixedVersion == "" {
-			continue
-		}
-		kept = append(kept, v)
 	}
-	inv.Vulnerabilities = kept
-	return len(kept) + others
+	return out
 }
 
 // countFindings counts the scanner findings of an inventory.

@@ -406,10 +406,16 @@ report).`,
 				}
 				gf.now = t
 			}
+			if strings.TrimSpace(args[0]) == "" {
+				return &exitError{ExitError, errors.New("policy test needs a policy file: bulkhead policy test POLICY --report report.json")}
+			}
 			gf.enabled, gf.noDiscover, gf.policyFile = true, true, args[0]
 			gt, err := gf.load(g)
 			if err != nil {
 				return &exitError{ExitError, err}
+			}
+			if gt == nil || gt.policy == nil {
+				return &exitError{ExitError, fmt.Errorf("%s: no policy was loaded", args[0])}
 			}
 			inv, err := readReport(reportFile)
 			if err != nil {

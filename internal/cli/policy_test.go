@@ -408,6 +408,7 @@ func TestGateNoVerdict(t *testing.T) {
 		{"no vulnerability DB", t.TempDir(), []string{"scan", "image", img, "--fail-on", "HIGH"}, "bulkhead db update"},
 		{"unreadable image", cache, []string{"scan", "image", "docker-archive:/nonexistent.tar", "--fail-on", "HIGH"}, "no such file"},
 		{"policy test: invalid policy", cache, []string{"policy", "test", bad, "--report", bad}, ":9:20:"},
+		{"policy test: empty policy argument", cache, []string{"policy", "test", "", "--report", bad}, "policy test needs a policy file"},
 		{"policy test: bad report", cache, []string{"policy", "test", writeFile(t, dir, "ok.yaml", gatePolicy), "--report", bad}, "read inventory json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

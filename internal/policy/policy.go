@@ -547,6 +547,11 @@ func (d *decoder) vulnRule(n *yaml.Node) (*VulnRule, error) {
 			if ss, err = d.strings(v); err != nil {
 				return err
 			}
+			if len(ss) == 0 {
+				// An empty list would match nothing: a rule that silently
+				// never fires.
+				return d.errAt(v, key+": an empty list matches nothing; name severities or remove the field")
+			}
 			vr.Severities = map[string]bool{}
 			for i, s := range ss {
 				u := strings.ToUpper(s)
@@ -560,7 +565,7 @@ func (d *decoder) vulnRule(n *yaml.Node) (*VulnRule, error) {
 			b, err = d.boolean(v)
 			vr.Fixable = &b
 		case "minCVSS":
-			if vr.MinCVSS, err = strconv.ParseFloat(v.Value, 64); err != nil || v.Kind != yaml.ScalarNode || vr.MinCVSS < 0 || vr.MinCVSS > 10 {
+			if vr.MinCVSS, err = strconv.ParseFloat(v.Value, 64); err != nil || v.Kind != yaml.ScalarNode || !(vr.MinCVSS >= 0 && vr.MinCVSS <= 10) {
 				return d.errAt(v, fmt.Sprintf("minCVSS %q: want a score from 0 to 10", v.Value))
 			}
 		case "fixOlderThanDays":
@@ -581,6 +586,9 @@ func (d *decoder) idSet(v *yaml.Node) (map[string]bool, error) {
 	ss, err := d.strings(v)
 	if err != nil {
 		return nil, err
+	}
+	if len(ss) == 0 {
+		return nil, d.errAt(v, "an empty list of ids matches nothing; name ids or remove the field")
 	}
 	m := make(map[string]bool, len(ss))
 	for _, s := range ss {

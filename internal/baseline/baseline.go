@@ -72,10 +72,13 @@ func SecretKey(s inventory.Secret) string {
 	return secretPrefix + "\x00" + s.RuleID + "\x00" + s.Path + "\x00" + s.Match
 }
 
-// MisconfigKey identifies a misconfiguration by check id, file path and
-// resource; the line is left out.
+// MisconfigKey identifies a misconfiguration by check id, file path,
+// resource and message; the line is left out, so an edit above it does not
+// make it new. The message names the occurrence ("ENV AWS_SECRET_ACCESS_KEY
+// holds a secret"): without it a second finding of the same check in the
+// same Dockerfile stage or container would pass as the first.
 func MisconfigKey(f misconfig.Finding) string {
-	return misconfigPrefix + f.ID + "\x00" + f.Path + "\x00" + f.Resource
+	return misconfigPrefix + f.ID + "\x00" + f.Path + "\x00" + f.Resource + "\x00" + f.Message
 }
 
 // MalwareKey identifies malware by signature and SHA-256. A finding

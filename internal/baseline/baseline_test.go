@@ -85,6 +85,8 @@ func TestHas(t *testing.T) {
 	mcOtherFile.Path = "/src/worker/Dockerfile"
 	mcOtherStage := mc
 	mcOtherStage.Resource = "stage builder"
+	mcSecondInStage := mc
+	mcSecondInStage.Line, mcSecondInStage.Message = mc.Line+1, mc.Message+" (another occurrence)"
 
 	mw := baselineInventory().Malware[0]
 	mwMoved := mw
@@ -111,6 +113,7 @@ func TestHas(t *testing.T) {
 		{"misconfig: line moved", MisconfigKey(mcMoved), true},
 		{"misconfig: other file", MisconfigKey(mcOtherFile), false},
 		{"misconfig: other resource", MisconfigKey(mcOtherStage), false},
+		{"misconfig: a second occurrence in the same resource", MisconfigKey(mcSecondInStage), false},
 		{"malware: same content elsewhere", MalwareKey(mwMoved), true},
 		{"malware: other content", MalwareKey(mwOther), false},
 		{"classes do not collide", "secret\x00" + mc.ID, false},

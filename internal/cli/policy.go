@@ -511,7 +511,13 @@ are not VEX material and are left out.
 
 The product of a statement is the entry's image scope, else --product, else
 the image of --report. An entry's package scope becomes subcomponents: the
-PURLs of the matching packages of --report, else pkg:generic/NAME.`,
+PURLs of the matching packages of --report, else pkg:generic/NAME (pass
+--report so the PURLs match the scanned packages). An entry scoped by path is
+left out with a warning: VEX cannot say "only at this path".
+
+A VEX statement does not expire: the expiry date is in its impact
+statement, and the document should be exported again when the ignore file
+changes.`,
 		Example: `  bulkhead policy vex --author platform-team --report report.json > exceptions.openvex.json
   bulkhead policy vex --author platform-team --product registry.example.com/app:1.2`,
 		Args: cobra.NoArgs,
@@ -542,6 +548,12 @@ PURLs of the matching packages of --report, else pkg:generic/NAME.`,
 			}
 			stmts := make([]vex.Statement, 0, len(accepted))
 			for _, e := range accepted {
+				if e.Path != "" {
+					// VEX has no way to say "only at this path": exporting it
+					// would suppress the vulnerability everywhere.
+					g.logger.Warn("left out: a path-scoped exception is narrower than any VEX statement", "exception", e.ID, "path", e.Path, "at", e.Where())
+					continue
+				}
 				st := vex.Statement{VulnID: e.ID, Status: vex.StatusNotAffected, Impact: exceptionImpact(&e)}
 				switch {
 				case e.Image != "":

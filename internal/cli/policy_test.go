@@ -21,6 +21,7 @@ import (
 	"github.com/bulkhead-sec/bulkhead/internal/basecheck"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 	"github.com/bulkhead-sec/bulkhead/internal/testutil/imagebuild"
+	"github.com/bulkhead-sec/bulkhead/internal/vex"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/gate")
@@ -746,5 +747,39 @@ func TestGateSBOM(t *testing.T) {
 	w := why(t, out)
 	if !strings.Contains(w, "upgrade curl 7.88.1-10+deb12u5 → 7.88.1-10+deb12u6 (fixes 1)") || !strings.Contains(w, "layer 1: RUN apt-get install -y curl") {
 		t.Errorf("WHY:\n%s", w)
+	}
+}
+
+// TestPolicyVEXLeavesOutPathScopes: an exception scoped by path is
+// narrower than any VEX statement, so it is not exported (exporting it
+// would suppress the vulnerability everywhere).
+func TestPolicyVEXLeavesOutPathScopes(t *testing.T) {
+	dir := t.TempDir()
+	ign := writeFile(t, dir, "ignore.yaml", `ignores:
+  - id: CVE-2021-44906
+    path: /opt/other/**
+    reason: only the copy under /opt/other is unreachable
+    expires: 2099-12-31
+  - id: CVE-2020-8203
+    reason: not reachable
+    expires: 2099-12-31
+`)
+	out := filepath.Join(dir, "vex.json")
+	code, _, errOut := runGate(t, t.TempDir(), "policy", "vex", "--ignorefile", ign, "--author", "me", "--product", "registry.example.com/app:1", "-o", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "path-scoped exception") || !strings.Contains(errOut, "CVE-2021-44906") {
+		t.Errorf("no warning about the path-scoped entry: %s", errOut)
+	}
+	set, err := vex.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := set.Lookup("CVE-2021-44906", nil, "pkg:npm/minimist@1.2.0"); ok {
+		t.Error("the path-scoped exception was exported")
+	}
+	if _, ok := set.Lookup("CVE-2020-8203", nil, "pkg:npm/lodash@4.17.15"); !ok {
+		t.Error("the unscoped exception was not exported")
 	}
 }

@@ -103,6 +103,7 @@ func (e *evaluation) sourceRules() {
 		line       int
 		fromImage  bool
 		registryOK bool // the reference is a registry pull (digest pinning applies)
+		unresolved bool // FROM ${ARG} with no default
 	}
 	var subjects []subject
 	ref, s, known := imageRef(&e.inv.Artifact)
@@ -110,7 +111,7 @@ func (e *evaluation) sourceRules() {
 		subjects = append(subjects, subject{ref: s, registryOK: e.inv.Artifact.Transport == "registry" || e.inv.Artifact.Transport == ""})
 	}
 	for _, f := range e.in.Froms {
-		subjects = append(subjects, subject{ref: f.Image, path: f.Path, line: f.Line, fromImage: true, registryOK: true})
+		subjects = append(subjects, subject{ref: f.Image, path: f.Path, line: f.Line, fromImage: true, registryOK: true, unresolved: f.Unresolved})
 	}
 	for _, r := range e.p.Rules {
 		sr := r.Sources
@@ -127,6 +128,16 @@ func (e *evaluation) sourceRules() {
 			}
 		}
 		for _, s := range subjects {
+			if s.unresolved {
+				// Not a pass either: the base is chosen at build time.
+				f := Finding{Kind: kindSource, ID: "unresolved-from", Path: s.path, Line: s.line,
+					Message: "FROM " + s.ref + ": a build ARG with no default chooses the base image, so where it comes from cannot be checked"}
+				if !e.suppress(&f, []string{f.ID, s.ref}, nil) {
+					e.add(f, []string{r.Name}, Warn, kindOrder[kindSource], "source\x00unresolved\x00"+s.path,
+						"give the ARG a default from an allowed source (ARG BASE=registry.example.com/base:1), so the policy can check it", 0)
+				}
+				continue
+			}
 			ref, err := name.ParseReference(s.ref)
 			what := "image " + s.ref
 			if s.fromImage {

@@ -17,6 +17,9 @@ type From struct {
 	Image string `json:"image"` // as written, build ARGs with defaults expanded
 	Path  string `json:"path"`  // the Dockerfile: /-rooted at the scanned directory, as misconfigurations are
 	Line  int    `json:"line"`
+	// Unresolved: the reference still holds a build ARG with no default
+	// (FROM ${BASE}), so where the image comes from cannot be checked.
+	Unresolved bool `json:"unresolved,omitempty"`
 }
 
 // Bounds on what DockerfileFroms reads.
@@ -61,10 +64,17 @@ func ParseFroms(path string, data []byte) ([]From, error) {
 				continue
 			}
 			img := expandArgs(words[0], args)
-			if strings.EqualFold(img, "scratch") || stages[strings.ToLower(img)] || strings.Contains(img, "$") || img == "" {
+			if strings.EqualFold(img, "scratch") || stages[strings.ToLower(img)] || img == "" {
 				if len(words) >= 3 && strings.EqualFold(words[1], "as") {
 					stages[strings.ToLower(words[2])] = true
 				}
+				continue
+			}
+			if strings.Contains(img, "$") {
+				if len(words) >= 3 && strings.EqualFold(words[1], "as") {
+					stages[strings.ToLower(words[2])] = true
+				}
+				out = append(out, From{Image: img, Path: path, Line: n.StartLine, Unresolved: true})
 				continue
 			}
 			if len(words) >= 3 && strings.EqualFold(words[1], "as") {

@@ -146,6 +146,15 @@ func TestRules(t *testing.T) {
 			want:    []string{"block src: use an image from an allowed source (registry.example.com/**, docker.io/library/*) instead of quay.io/evil/img [quay.io/evil/img:1]"},
 		},
 		{
+			name:  "sources: a FROM chosen by a build ARG without default cannot be checked: a warning, not a pass",
+			rules: "  - name: src\n    action: block\n    sources:\n      allowed: [\"registry.example.com/**\"]\n",
+			mutate: func(in *Input) {
+				in.Froms = []From{{Image: "$BASE", Path: "Dockerfile", Line: 2, Unresolved: true}}
+			},
+			blocked: false,
+			want:    []string{"warn src: give the ARG a default from an allowed source (ARG BASE=registry.example.com/base:1), so the policy can check it [unresolved-from]"},
+		},
+		{
 			name:  "sources: require digest",
 			rules: "  - name: pin\n    action: warn\n    sources:\n      requireDigest: true\n",
 			mutate: func(in *Input) {
@@ -419,7 +428,12 @@ func TestParseFroms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []From{{Image: "debian:12", Path: "Dockerfile", Line: 3}, {Image: "registry.example.com/app:1", Path: "Dockerfile", Line: 8}}
+	want := []From{
+		{Image: "debian:12", Path: "Dockerfile", Line: 3},
+		// An ARG with no default: kept, so the policy can say it cannot check it.
+		{Image: "gcr.io/distroless/static:$TAG", Path: "Dockerfile", Line: 7, Unresolved: true},
+		{Image: "registry.example.com/app:1", Path: "Dockerfile", Line: 8},
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Error(diff)
 	}

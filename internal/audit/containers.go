@@ -384,10 +384,15 @@ func (a *auditor) checkContainer(c container.InspectResponse) {
 
 	// 5.26 no-new-privileges
 	nnp, nnpSet := secOpt("no-new-privileges")
+	// Docker reads the value with strconv.ParseBool: "0", "f", "False"
+	// turn it off too, and an unparsable value is refused at create time.
+	nnpOn, nnpErr := strconv.ParseBool(nnp)
 	switch {
-	case nnpSet && nnp != "false":
+	case nnpSet && nnpErr == nil && nnpOn:
 		a.add("5.26", t, Pass, "no-new-privileges set")
-	case !nnpSet && a.d != nil && isTrue(a.d.merged.NoNewPrivileges):
+	case nnpSet:
+		a.add("5.26", t, Fail, "no-new-privileges="+nnp+" turns it off: setuid binaries can raise privileges")
+	case a.d != nil && isTrue(a.d.merged.NoNewPrivileges):
 		a.add("5.26", t, Pass, "no-new-privileges set daemon-wide")
 	default:
 		a.add("5.26", t, Fail, "no-new-privileges not set: setuid binaries can raise privileges")

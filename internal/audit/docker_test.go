@@ -42,6 +42,9 @@ func riskyContainers(t *testing.T, c *client.Client) map[string]string {
 	mk("bh-audit-unconfined", &container.Config{}, &container.HostConfig{SecurityOpt: []string{"seccomp=unconfined"},
 		RestartPolicy: container.RestartPolicy{Name: "always"}}, false)
 
+	// Docker parses the value with strconv.ParseBool: "0" turns it off.
+	mk("bh-audit-nnp-off", &container.Config{}, &container.HostConfig{SecurityOpt: []string{"no-new-privileges=0"}}, false)
+
 	pids, mem := int64(64), int64(64<<20)
 	mk("bh-audit-hardened", &container.Config{
 		User:         "1000:1000",
@@ -94,6 +97,7 @@ func TestContainersAgainstDockerd(t *testing.T) {
 		{"bh-audit-root", []string{"4.1", "5.11", "5.12", "5.29", "5.13", "5.26"}, []string{"5.5", "5.4", "5.14"}},
 		{"bh-audit-etc", []string{"5.6", "5.16"}, []string{"5.32", "5.5"}},
 		{"bh-audit-unconfined", []string{"5.22", "5.15"}, []string{"5.5"}},
+		{"bh-audit-nnp-off", []string{"5.26"}, []string{"5.5"}},
 		{"bh-audit-hardened", nil, nil},
 	}
 	for _, tc := range tests {

@@ -65,7 +65,13 @@ touched.`,
   bulkhead audit --respond pause --for 5.5,5.32 --respond-allow name=prod-* --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAudit(cmd.Context(), g, &f, cmd.Flags().Changed("no-dry-run"))
+			// The value counts, not the flag's presence: --no-dry-run=false
+			// is a dry run.
+			noDryRun, err := cmd.Flags().GetBool("no-dry-run")
+			if err != nil {
+				return &exitError{ExitError, err}
+			}
+			return runAudit(cmd.Context(), g, &f, noDryRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -180,6 +180,13 @@ func TestAuditRespondCLI(t *testing.T) {
 	if state(victim) != "running" || state(keep) != "running" {
 		t.Fatal("the dry run changed a container")
 	}
+	// The flag's value counts, not its presence.
+	if code, _, errOut := run(t, append(args, "--no-dry-run=false")...); code != 0 || !strings.Contains(errOut, "dry run, nothing was changed") {
+		t.Errorf("--no-dry-run=false: exit %d\n%s", code, errOut)
+	}
+	if state(victim) != "running" {
+		t.Fatal("--no-dry-run=false changed a container")
+	}
 	code, out, errOut = run(t, append(args, "--yes", "--format", "jsonl")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

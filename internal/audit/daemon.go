@@ -15,6 +15,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/system"
+
+	"github.com/bulkhead-sec/bulkhead/internal/redact"
 )
 
 // Engine is the part of the Docker Engine API the audit uses;
@@ -414,11 +416,14 @@ func (a *auditor) dataRoot() string {
 }
 
 // maskArgs hides the values of dockerd flags that may carry credentials
-// (--log-opt splunk-token=…, anything named token, password or secret).
+// (--log-opt splunk-token=…, anything named token, password or secret) and
+// the password of any URL (--http-proxy=http://user:pw@proxy,
+// --registry-mirror https://user:pw@mirror).
 func maskArgs(args []string) []string {
 	out := make([]string, len(args))
 	hideNext := false
 	for i, a := range args {
+		a = redact.Userinfo(a)
 		if hideNext {
 			out[i], hideNext = maskValue(a), false
 			continue

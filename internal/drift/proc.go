@@ -8,11 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/bulkhead-sec/bulkhead/internal/redact"
 	"github.com/bulkhead-sec/bulkhead/internal/runtime"
 )
 
@@ -185,32 +185,17 @@ func dropInit(ps []process) []process {
 	return out
 }
 
-var secretArg = regexp.MustCompile(`(?i)(pass|secret|token|key|auth|cred|pwd)`)
-
 // MaskCmdline turns a NUL-separated /proc/PID/cmdline into one line, with
 // the values of arguments that look like secrets masked ("--password=****",
 // "--token ****"), and at most 512 characters.
 func MaskCmdline(b []byte) string {
-	args := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
+	raw := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
+	args := make([]string, len(raw))
+	for i, a := range raw {
+		args[i] = string(a)
+	}
 	var sb strings.Builder
-	maskNext := false
-	for i, a := range args {
-		s := string(a)
-		switch {
-		case maskNext && !strings.HasPrefix(s, "-"):
-			s = "****"
-			maskNext = false
-		case strings.Contains(s, "="):
-			// "--password=x", "--opt=token=x", "sh -c 'app --key=x'":
-			// a secret word anywhere before the last '=' masks the value.
-			if secretArg.MatchString(s[:strings.LastIndexByte(s, '=')]) {
-				k, _, _ := strings.Cut(s, "=")
-				s = k + "=****"
-			}
-			maskNext = false
-		default:
-			maskNext = strings.HasPrefix(s, "-") && secretArg.MatchString(s)
-		}
+	for i, s := range redact.Args(args) {
 		if i > 0 {
 			sb.WriteByte(' ')
 		}

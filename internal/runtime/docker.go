@@ -16,6 +16,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/bulkhead-sec/bulkhead/internal/redact"
 )
 
 // Well-known labels surfaced as fields.
@@ -301,7 +303,7 @@ func containerOf(s container.Summary, ins *container.InspectResponse) Container 
 		c.Created = time.Unix(s.Created, 0).UTC()
 	}
 	if s.Command != "" {
-		c.Command = []string{s.Command}
+		c.Command = redact.Args([]string{s.Command})
 	}
 	for _, p := range s.Ports {
 		if p.PublicPort == 0 {
@@ -329,7 +331,9 @@ func containerOf(s container.Summary, ins *container.InspectResponse) Container 
 		if t, err := time.Parse(time.RFC3339Nano, b.Created); err == nil {
 			c.Created = t.UTC()
 		}
-		c.Command = append([]string{b.Path}, b.Args...)
+		// Masked before it is stored, diffed or sent anywhere: commands
+		// carry tokens and passwords ("--api-token=...").
+		c.Command = redact.Args(append([]string{b.Path}, b.Args...))
 		if b.State != nil {
 			c.State = b.State.Status
 			if t, err := time.Parse(time.RFC3339Nano, b.State.StartedAt); err == nil && t.Year() > 1 {

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkhead-sec/bulkhead/internal/siem"
@@ -43,5 +45,20 @@ func TestEvents(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// A container's command is masked when it is read, so no snapshot, diff or
+// event carries a token.
+func TestCommandMasked(t *testing.T) {
+	c := containerOf(container.Summary{ID: "abc", Command: "sh -c 'sleep 1 --api-token=OLDtok111'"}, &container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{Path: "app", Args: []string{"--password", "hunter2", "--db=postgres://u:pw9@db/x"}}})
+	for _, s := range []string{"hunter2", "pw9"} {
+		if strings.Contains(strings.Join(c.Command, " "), s) {
+			t.Errorf("%s in command %q", s, c.Command)
+		}
+	}
+	c = containerOf(container.Summary{ID: "abc", Command: "sh -c 'sleep 1 --api-token=OLDtok111'"}, nil)
+	if got := strings.Join(c.Command, " "); strings.Contains(got, "OLDtok111") {
+		t.Errorf("command %q", got)
 	}
 }

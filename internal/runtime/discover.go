@@ -106,8 +106,8 @@ func Discover(ctx context.Context, opts Options) (*Snapshot, error) {
 // else ours.
 func hostName(procRoot string) string {
 	if procRoot != "" && filepath.Clean(procRoot) != "/proc" {
-		if b, err := os.ReadFile(filepath.Join(procRoot, "sys", "kernel", "hostname")); err == nil {
-			if h := strings.TrimSpace(string(b)); h != "" && len(h) <= 255 {
+		if b, err := readLimited(filepath.Join(procRoot, "sys", "kernel", "hostname"), 256); err == nil {
+			if h := strings.TrimSpace(b); h != "" && len(h) <= 255 {
 				return h
 			}
 		}

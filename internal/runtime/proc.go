@@ -265,9 +265,30 @@ func gone(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
 }
 
+// openRegular opens path for reading only if it is a regular file (as
+// every /proc and state file read here is): a FIFO planted under
+// --proc-root would block open and read for ever, a link to /dev/zero
+// would never end. O_NONBLOCK keeps the open itself from blocking.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	return f, nil
+}
+
 // readSmall reads a file of at most len(buf) bytes into buf.
 func readSmall(path string, buf []byte) (string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return "", err
 	}
@@ -281,7 +302,7 @@ func readSmall(path string, buf []byte) (string, error) {
 
 // readLimited reads up to limit bytes of a file.
 func readLimited(path string, limit int64) (string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -306,5 +307,46 @@ func BenchmarkScanProcLive(b *testing.B) {
 		if _, err := ScanProc(context.Background(), ProcOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A FIFO where a cgroup or mountinfo file belongs would block open and
+// read for ever, and a hostname linked to /dev/zero would never end: both
+// are skipped, and the rest of the tree is still read.
+func TestScanProcSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeProc(t, dir, []fakeProc{
+		{pid: 1, mntNS: hostNS, cgroup: hostCgroups, mountinfo: hostRootMI},
+		{pid: 10, mntNS: 4026532100, mountinfo: overlayMI("/var/lib/docker/overlay2/a/diff")},
+		{pid: 20, mntNS: 4026532200, cgroup: "0::/docker/" + idB + "\n", mountinfo: overlayMI("/var/lib/docker/overlay2/b/diff")},
+	})
+	if err := syscall.Mkfifo(filepath.Join(dir, "10", "cgroup"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "sys", "kernel", "hostname")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var res *ProcResult
+	var err error
+	var host string
+	go func() {
+		res, err = ScanProc(context.Background(), ProcOptions{Root: dir, HostRoot: "-"})
+		host = hostName(dir)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("hung on a FIFO or /dev/zero under the proc root")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Containers) != 1 || res.Containers[0].ID != idB {
+		t.Errorf("containers = %+v", res.Containers)
+	}
+	if h, _ := os.Hostname(); host != h {
+		t.Errorf("host name %q, want ours (%q) when the proc root's is not a file", host, h)
 	}
 }

@@ -205,8 +205,9 @@ func (r *Responder) Plan(cands []Candidate) []Action {
 		a := Action{Mode: r.Mode, Container: strings.TrimPrefix(c.Name, "/"), ID: c.ID, Reasons: appendNew(nil, c.Reasons...),
 			Outcome: Planned, DryRun: r.DryRun, Time: r.now()}
 		switch {
-		case c.Labels[NeverLabel] == "never":
-			a.Outcome, a.Why = Skipped, "labelled "+NeverLabel+"=never"
+		case strings.EqualFold(strings.TrimSpace(c.Labels[NeverLabel]), "never"):
+			// Never, NEVER: a person wrote it; keep the container safe.
+			a.Outcome, a.Why = Skipped, "labelled "+NeverLabel+"="+c.Labels[NeverLabel]
 		default:
 			for _, rule := range r.Allow {
 				if rule.Matches(c) {

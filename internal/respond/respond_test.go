@@ -48,6 +48,7 @@ func cands() []respond.Candidate {
 		{ID: "d4", Name: "batch", State: "running", Labels: map[string]string{"bulkhead.respond": "never"}, Reasons: []string{"5.5"}},
 		{ID: "e5", Name: "old", State: "exited", Reasons: []string{"5.5"}},
 		{ID: "f6", Name: "cache", State: "paused", Reasons: []string{"5.5"}},
+		{ID: "g7", Name: "billing", State: "running", Labels: map[string]string{"bulkhead.respond": "Never"}, Reasons: []string{"5.5"}},
 	}
 }
 
@@ -62,8 +63,8 @@ func TestPlan(t *testing.T) {
 	for _, a := range plan {
 		got[a.ID] = a
 	}
-	if len(plan) != 6 {
-		t.Fatalf("%d actions, want 6 (duplicates merged): %+v", len(plan), plan)
+	if len(plan) != 7 {
+		t.Fatalf("%d actions, want 7 (duplicates merged): %+v", len(plan), plan)
 	}
 	tests := []struct {
 		id      string
@@ -76,6 +77,7 @@ func TestPlan(t *testing.T) {
 		{"d4", respond.Skipped, "labelled bulkhead.respond=never"},
 		{"e5", respond.Skipped, "not running (exited)"},
 		{"f6", respond.Skipped, "already paused"},
+		{"g7", respond.Skipped, "labelled bulkhead.respond=Never"},
 	}
 	for _, tc := range tests {
 		if a := got[tc.id]; a.Outcome != tc.outcome || a.Why != tc.why {

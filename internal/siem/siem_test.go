@@ -378,3 +378,17 @@ func BenchmarkJSONL(b *testing.B) {
 		j.Emit(e)
 	}
 }
+
+// A line-per-message stream carries one message per line whatever line
+// breaks the message holds.
+func TestNewlineFramingBreaks(t *testing.T) {
+	var buf bytes.Buffer
+	s := NewSyslog(&buf)
+	if err := s.Emit(Event{Host: "h", Kind: "k", Message: "one\rtwo\r\nthree\nfour"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Count(out, "\n") != 1 || strings.Contains(out, "\r") || !strings.HasSuffix(out, "one two three four\n") {
+		t.Errorf("%q", out)
+	}
+}

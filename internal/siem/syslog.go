@@ -95,6 +95,8 @@ func (s *Syslog) SetFacility(f int) {
 
 // Emit formats e and writes it. A TCP connection that broke is dialled
 // again once.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
 func (s *Syslog) Emit(e Event) error {
 	msg := Format(e, s.facility, s.procID)
 	if s.framing == Datagram && len(msg) > maxUDP {
@@ -103,8 +105,9 @@ func (s *Syslog) Emit(e Event) error {
 	var frame []byte
 	switch s.framing {
 	case Newline:
-		// A line-per-message stream cannot carry a line break inside one.
-		frame = append(bytes.ReplaceAll(msg, []byte("\n"), []byte(" ")), '\n')
+		// A line-per-message stream cannot carry a line break inside one
+		// (a bare CR ends a line for some collectors too).
+		frame = append([]byte(lineBreaks.Replace(string(msg))), '\n')
 	case OctetCounting:
 		frame = append(strconv.AppendInt(nil, int64(len(msg)), 10), ' ')
 		frame = append(frame, msg...)

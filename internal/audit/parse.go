@@ -223,6 +223,11 @@ func ParseDockerdArgs(args []string, c *DaemonConfig) {
 			continue
 		}
 		name, val, has := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if rest, ok := strings.CutPrefix(a, "-H"); ok && rest != "" && !strings.HasPrefix(a, "--") && !has {
+			// Go's flag parsing does not take "-Htcp://...", but pflag's
+			// shorthand does, and so does dockerd: a socket either way.
+			name, val, has = "H", rest, true
+		}
 		next := func() string {
 			if has {
 				return val

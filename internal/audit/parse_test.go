@@ -115,6 +115,12 @@ func TestParseDockerdArgs(t *testing.T) {
 		!isFalse(c.LiveRestore) || !reflect.DeepEqual(c.InsecureRegistries, []string{"a", "b"}) {
 		t.Errorf("parsed %+v", c)
 	}
+	// The shorthand with its value attached.
+	var c2 DaemonConfig
+	ParseDockerdArgs([]string{"-Htcp://0.0.0.0:2375", "-Hunix:///var/run/docker.sock"}, &c2)
+	if !reflect.DeepEqual(c2.Hosts, []string{"tcp://0.0.0.0:2375", "unix:///var/run/docker.sock"}) {
+		t.Errorf("-Hvalue: hosts %q", c2.Hosts)
+	}
 }
 
 // TestHostileRoot: files that cannot be read, a symlink loop, a link that

@@ -200,6 +200,11 @@ func ParseDaemonConfig(b []byte) (*DaemonConfig, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("daemon.json: %w", err)
 	}
+	// dockerd refuses a file with anything after the object: so do we,
+	// rather than audit settings the daemon never loaded.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("daemon.json: data after the JSON object (dockerd would refuse to start with this file)")
+	}
 	return &c, nil
 }
 

@@ -101,7 +101,7 @@ func TestParseDaemonConfig(t *testing.T) {
 	if !isFalse(c.ICC) || !isTrue(c.TLSVerify) || c.UsernsRemap != "default" || len(c.Hosts) != 2 {
 		t.Errorf("parsed %+v", c)
 	}
-	for _, bad := range []string{`{"icc": "no"}`, `{"hosts": "tcp://x"}`, `{`, `[]`} {
+	for _, bad := range []string{`{"icc": "no"}`, `{"hosts": "tcp://x"}`, `{`, `[]`, `{"icc": false} garbage`, `{} {}`} {
 		if _, err := ParseDaemonConfig([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}

@@ -125,12 +125,12 @@ func runInventory(cmd *cobra.Command, g *globals, f *inventoryFlags) error {
 		g.logger.Warn("no previous snapshot to compare with", "error", err)
 	} else {
 		defer st.Close()
-		prev, err := st.LatestSnapshots(ctx, snap.Host, 1)
+		prev, err := st.LatestSnapshots(ctx, snap.Host, 10)
 		if err != nil {
 			return &exitError{ExitError, err}
 		}
-		if len(prev) == 1 {
-			changes = runtime.Diff(prev[0], snap)
+		if base := runtime.Baseline(prev, snap); base != nil {
+			changes = runtime.Diff(base, snap)
 		}
 		if !f.noSave {
 			if _, err := st.SaveSnapshot(ctx, snap); err != nil {

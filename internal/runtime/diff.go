@@ -292,3 +292,22 @@ func labelStrings(l map[string]string) []string {
 	}
 	return out
 }
+
+// Baseline picks, from earlier snapshots of a host (newest first), the one
+// cur is best compared with: the newest that read every source cur read.
+// A run with --no-docker in between would otherwise hide the containers
+// the API started since the last full run (they would be compared with a
+// snapshot that could not see them). Without such a snapshot, the newest
+// one; nil when there is none.
+func Baseline(prevs []*Snapshot, cur *Snapshot) *Snapshot {
+	for _, p := range prevs {
+		if (cur.Docker == nil || p.Docker != nil) && (cur.Proc == nil || p.Proc != nil) {
+			return p
+		}
+	}
+	if len(prevs) > 0 {
+		return prevs[0]
+	}
+	return nil
+}
+

@@ -62,3 +62,21 @@ func TestCommandMasked(t *testing.T) {
 		t.Errorf("command %q", got)
 	}
 }
+
+func TestBaseline(t *testing.T) {
+	full1 := &Snapshot{Host: "h", Docker: &Engine{}, Proc: &ProcStats{}}
+	procOnly := &Snapshot{Host: "h", Proc: &ProcStats{}}
+	cur := &Snapshot{Host: "h", Docker: &Engine{}, Proc: &ProcStats{}}
+	if got := Baseline([]*Snapshot{procOnly, full1}, cur); got != full1 {
+		t.Error("a full run is compared with a /proc-only one")
+	}
+	if got := Baseline([]*Snapshot{procOnly}, cur); got != procOnly {
+		t.Error("with nothing better, the newest")
+	}
+	if got := Baseline([]*Snapshot{procOnly, full1}, procOnly); got != procOnly {
+		t.Error("a /proc-only run is compared with the newest")
+	}
+	if Baseline(nil, cur) != nil {
+		t.Error("no snapshot, no baseline")
+	}
+}

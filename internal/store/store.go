@@ -45,15 +45,16 @@ type SnapshotInfo struct {
 // ErrNotFound is returned for a snapshot id that does not exist.
 var ErrNotFound = errors.New("snapshot not found")
 
-// LatestChanges compares the two newest snapshots of host. With fewer than
-// two, the changes are empty (and Since is zero).
+// LatestChanges compares the newest snapshot of host with the earlier one
+// it is best compared with (runtime.Baseline). With fewer than two, the
+// changes are empty (and Since is zero).
 func LatestChanges(ctx context.Context, s Store, host string) (runtime.Changes, error) {
-	snaps, err := s.LatestSnapshots(ctx, host, 2)
+	snaps, err := s.LatestSnapshots(ctx, host, 10)
 	if err != nil {
 		return runtime.Changes{}, err
 	}
 	if len(snaps) < 2 {
 		return runtime.Diff(nil, nil), nil
 	}
-	return runtime.Diff(snaps[1], snaps[0]), nil
+	return runtime.Diff(runtime.Baseline(snaps[1:], snaps[0]), snaps[0]), nil
 }

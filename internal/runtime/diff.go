@@ -310,4 +310,3 @@ func Baseline(prevs []*Snapshot, cur *Snapshot) *Snapshot {
 	}
 	return nil
 }
-

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bulkhead-sec/bulkhead/internal/analyzer"
 	"github.com/bulkhead-sec/bulkhead/internal/inventory"
+	fx "github.com/bulkhead-sec/bulkhead/internal/testutil/fixture"
 )
 
 type fakeInfo struct {
@@ -66,7 +67,7 @@ func fixture(tb testing.TB, goos, goarch string) string {
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		tb.Skip("no go command to build the fixture")
+		fx.Unavailable(tb, "no go command to build the fixture binary")
 	}
 	src, err := filepath.Abs("testdata/fixture")
 	if err != nil {

@@ -47,13 +47,7 @@ func (e *evaluation) vulns() {
 			e.fresh.Vulnerabilities = append(e.fresh.Vulnerabilities, *v)
 		}
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool { return r.Vulns != nil && e.vulnMatches(r.Vulns, v, ids) })
-		if action == "" {
-			e.v.Counts.Allowed++
-			continue
-		}
-		if pre {
-			f.Rules = rules
-			e.v.Preexisting = append(e.v.Preexisting, f)
+		if e.settled(f, rules, action, pre) {
 			continue
 		}
 		// One upgrade fixes every binary package of a source package
@@ -137,6 +131,22 @@ var severityNames = [...]string{inventory.SeverityUnknown, inventory.SeverityLow
 
 func severityName(s string) string { return severityNames[inventory.SeverityRank(s)] }
 
+// settled files what needs no reason: a finding no rule matched is
+// counted allowed, one in the baseline is listed as pre-existing. It
+// reports whether the finding is done with.
+func (e *evaluation) settled(f Finding, rules []string, action Action, pre bool) bool {
+	switch {
+	case action == "":
+		e.v.Counts.Allowed++
+	case pre:
+		f.Rules = rules
+		e.v.Preexisting = append(e.v.Preexisting, f)
+	default:
+		return false
+	}
+	return true
+}
+
 func (e *evaluation) secrets() {
 	if e.inv.Secrets == nil {
 		return
@@ -159,13 +169,7 @@ func (e *evaluation) secrets() {
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool {
 			return r.Secrets != nil && inventory.SeverityRank(s.Severity) >= r.Secrets.MinSeverity
 		})
-		if action == "" {
-			e.v.Counts.Allowed++
-			continue
-		}
-		if pre {
-			f.Rules = rules
-			e.v.Preexisting = append(e.v.Preexisting, f)
+		if e.settled(f, rules, action, pre) {
 			continue
 		}
 		key := fmt.Sprintf("secret\x00%s\x00%d", s.Path, li)
@@ -195,13 +199,7 @@ func (e *evaluation) malware() {
 		rules, action := e.matchRules(f.Origin, func(r *Rule) bool {
 			return r.Malware != nil && inventory.SeverityRank(cmp.Or(m.Severity, inventory.SeverityCritical)) >= r.Malware.MinSeverity
 		})
-		if action == "" {
-			e.v.Counts.Allowed++
-			continue
-		}
-		if pre {
-			f.Rules = rules
-			e.v.Preexisting = append(e.v.Preexisting, f)
+		if e.settled(f, rules, action, pre) {
 			continue
 		}
 		e.add(f, rules, action, kindOrder[kindMalware], "malware\x00"+m.Path, "", 4)
@@ -245,13 +243,7 @@ func (e *evaluation) misconfigs() {
 			}
 			return false
 		})
-		if action == "" {
-			e.v.Counts.Allowed++
-			continue
-		}
-		if pre {
-			f.Rules = rules
-			e.v.Preexisting = append(e.v.Preexisting, f)
+		if e.settled(f, rules, action, pre) {
 			continue
 		}
 		// A check's generic fix groups its findings; a fix written for
